@@ -1,0 +1,72 @@
+"""The business calendar: when reps are on duty. The clock is minutes from Monday 00:00."""
+
+from __future__ import annotations
+
+import math
+
+from .scenario import MINUTES_PER_DAY, WEEKDAYS, Team
+
+__all__ = ["BusinessCalendar"]
+
+
+class BusinessCalendar:
+    """Working hours and days; answers 'on duty now?', 'next shift start', 'shift end'."""
+
+    def __init__(self, team: Team) -> None:
+        self.start, self.end = team.shift
+        self.days = frozenset(WEEKDAYS.index(d) for d in team.working_days)
+        self.around_the_clock = self.start == 0.0 and self.end == MINUTES_PER_DAY and len(self.days) == 7
+        self.minutes_per_week = (self.end - self.start) * len(self.days)
+
+    def on_duty(self, t: float) -> bool:
+        if self.around_the_clock:
+            return True
+        day = math.floor(t / MINUTES_PER_DAY)
+        tod = t - day * MINUTES_PER_DAY
+        return (day % 7) in self.days and self.start <= tod < self.end
+
+    def next_start(self, t: float) -> float:
+        """t itself when on duty, else the start of the next shift."""
+        if self.on_duty(t):
+            return t
+        day = math.floor(t / MINUTES_PER_DAY)
+        tod = t - day * MINUTES_PER_DAY
+        if (day % 7) in self.days and tod < self.start:
+            return day * MINUTES_PER_DAY + self.start
+        for ahead in range(1, 8):
+            if ((day + ahead) % 7) in self.days:
+                return (day + ahead) * MINUTES_PER_DAY + self.start
+        raise AssertionError("a calendar always has a working day")  # pragma: no cover
+
+    def shift_bounds(self, t: float) -> tuple[float, float]:
+        """Start and end of the shift that is on at t (t must be on duty)."""
+        if self.around_the_clock:
+            return -math.inf, math.inf
+        day = math.floor(t / MINUTES_PER_DAY)
+        return day * MINUTES_PER_DAY + self.start, day * MINUTES_PER_DAY + self.end
+
+    def next_check(self, t: float, period: float) -> float:
+        """When a rep who looks at new leads every `period` minutes of duty first sees one from t."""
+        t = self.next_start(t)
+        if period <= 0:
+            return t
+        start, end = self.shift_bounds(t)
+        if math.isinf(start):
+            return math.ceil(t / period) * period
+        check = start + math.ceil((t - start) / period - 1e-9) * period
+        return check if check < end else self.next_start(end)
+
+    def duty_minutes(self, until: float) -> float:
+        """On-duty minutes of one rep in [0, until)."""
+        if self.around_the_clock:
+            return until
+        total = 0.0
+        days = int(until // MINUTES_PER_DAY) + 1
+        for day in range(days):
+            if day % 7 not in self.days:
+                continue
+            lo = day * MINUTES_PER_DAY + self.start
+            hi = min(day * MINUTES_PER_DAY + self.end, until)
+            if hi > lo:
+                total += hi - lo
+        return total

@@ -1,0 +1,71 @@
+"""Options and helpers shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from ..errors import InputError
+from ..scenario import Scenario, load_scenario
+
+__all__ = ["add_scenario_options", "scenario_from_args", "print_json", "non_negative_int"]
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be zero or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def add_scenario_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a scenario field, e.g. --set team.reps=10 --set sla.first_touch_minutes=5")
+    parser.add_argument("--months", type=positive_float, default=None, help="simulated months of lead arrivals")
+
+
+def scenario_from_args(path: str, args: argparse.Namespace) -> Scenario:
+    overrides = list(args.overrides or [])
+    if getattr(args, "months", None) is not None:
+        overrides.append(f"months={args.months}")
+    return load_scenario(path, overrides)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item"):
+        return _clean(value.item())
+    return value
+
+
+def print_json(data: Any) -> None:
+    json.dump(_clean(data), sys.stdout, indent=2, sort_keys=False, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def require_columns(frame, columns: list[str], source: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(source, missing[0], f"missing column (also missing: {missing[1:]})" if len(missing) > 1
+                         else "missing column")

@@ -1,0 +1,504 @@
+"""Scenario files: pydantic models, `extends` inheritance, `--set` overrides, content hash.
+
+A scenario is everything the simulation needs to know about one company's lead funnel
+and one set of policies. Models forbid unknown fields: a typo is an error, never a
+silently ignored setting. Times are minutes unless a field name says otherwise; duration
+fields also accept strings such as ``"5m"``, ``"1h"``, ``"2d"``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ScenarioError
+
+__all__ = [
+    "Scenario",
+    "load_scenario",
+    "scenario_from_dict",
+    "apply_overrides",
+    "parse_duration",
+    "MINUTES_PER_DAY",
+    "MINUTES_PER_MONTH",
+]
+
+MINUTES_PER_HOUR = 60.0
+MINUTES_PER_DAY = 1440.0
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+MINUTES_PER_MONTH = 365.25 / 12 * MINUTES_PER_DAY
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(m|min|mins|minutes?|h|hr|hours?|d|days?|w|weeks?)?\s*$")
+_UNIT_MINUTES = {"m": 1.0, "h": 60.0, "d": 1440.0, "w": 10080.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Minutes from a number (already minutes) or a string like ``"30m"``, ``"2h"``, ``"1d"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30, '30m', '2h' or '1d', got a boolean")
+    if isinstance(value, (int, float)):
+        minutes = float(value)
+    elif isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"{value!r} is not a duration (use e.g. 30, '30m', '2h', '1d')")
+        unit = (match.group(2) or "m")[0]
+        minutes = float(match.group(1)) * _UNIT_MINUTES[unit]
+    else:
+        raise ValueError(f"expected a duration such as 30, '30m', '2h' or '1d', got {type(value).__name__}")
+    if not math.isfinite(minutes) or minutes < 0:
+        raise ValueError("a duration must be a finite number of minutes, zero or more")
+    return minutes
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
+
+
+class Source(_Model):
+    """Where leads come from: volume, quality and what each costs."""
+
+    name: str = Field(min_length=1)
+    leads_per_month: NonNegative
+    legitimate_share: Probability = 0.25
+    cost_per_lead: NonNegative = 140.0
+
+
+class Persona(_Model):
+    """A typical legitimate lead: how well it fits, how interested it is, what it buys."""
+
+    name: str = Field(min_length=1)
+    share: Positive = 1.0
+    fit: Probability = 0.75
+    interest: Probability = 0.6
+    deal_value_multiplier: Positive = 1.0
+
+
+class LeadQuality(_Model):
+    """Mean fit and interest (0–1) of a group of leads; spread is Beta concentration."""
+
+    fit: Probability = 0.2
+    interest: Probability = 0.3
+
+
+class Leads(_Model):
+    personas: list[Persona] = Field(default_factory=lambda: [Persona(name="buyer")], min_length=1)
+    junk: LeadQuality = LeadQuality()
+    concentration: Positive = 8.0
+    reachable_legitimate: Probability = 0.75
+    reachable_junk: Probability = 0.35
+
+    @field_validator("personas")
+    @classmethod
+    def _unique_personas(cls, value: list[Persona]) -> list[Persona]:
+        names = [p.name for p in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"persona names must be unique, got {names}")
+        return value
+
+
+class Arrivals(_Model):
+    """When leads arrive: relative weights by hour of day (24) and day of week (7, Mon first)."""
+
+    hourly_profile: list[NonNegative] = Field(default_factory=lambda: [1.0] * 24)
+    weekday_profile: list[NonNegative] = Field(default_factory=lambda: [1.0] * 7)
+
+    @field_validator("hourly_profile")
+    @classmethod
+    def _hours(cls, value: list[float]) -> list[float]:
+        if len(value) != 24 or sum(value) <= 0:
+            raise ValueError("needs 24 non-negative weights (hour 0 to 23), not all zero")
+        return value
+
+    @field_validator("weekday_profile")
+    @classmethod
+    def _days(cls, value: list[float]) -> list[float]:
+        if len(value) != 7 or sum(value) <= 0:
+            raise ValueError("needs 7 non-negative weights (Monday first), not all zero")
+        return value
+
+
+class Marketing(_Model):
+    """Qualification by marketing: score = 100·(fit_weight·fit + (1−fit_weight)·interest)."""
+
+    score_fit_weight: Probability = 0.5
+    min_fit: Probability = 0.4
+    mql_threshold: Annotated[float, Field(ge=0, le=100)] = 50.0
+    handoff_minutes: Duration = 30.0
+
+
+class Nurture(_Model):
+    """Leads that fit but are not ready yet: campaign emails, clicks, hot-lead alerts."""
+
+    enabled: bool = True
+    click_probability: Probability = 0.35
+    mean_days_to_click: Positive = 20.0
+    interest_boost: Probability = 0.3
+    max_days: Positive = 90.0
+    hot_lead_alerts: bool = False
+
+
+class Routing(_Model):
+    """How MQLs reach reps: which rep, when, and what happens at the per-rep cap."""
+
+    policy: Literal["round_robin", "least_loaded", "score_based", "shared_queue"] = "round_robin"
+    mode: Literal["continuous", "batched"] = "continuous"
+    batch_times: list[str] = Field(default_factory=lambda: ["09:00"])
+    lead_cap: Annotated[int, Field(ge=1)] | None = 500
+    at_cap: Literal["wait", "nurture", "discard"] = "nurture"
+
+    @field_validator("batch_times")
+    @classmethod
+    def _times(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("needs at least one time of day such as '09:00'")
+        for item in value:
+            _clock(item)
+        return value
+
+
+def _clock(text: Any) -> float:
+    if not isinstance(text, str) or not re.match(r"^\d{1,2}:\d{2}$", text.strip()):
+        raise ValueError(f"{text!r} is not a time of day such as '09:00'")
+    hours, minutes = (int(x) for x in text.strip().split(":"))
+    if hours > 24 or minutes > 59 or (hours == 24 and minutes):
+        raise ValueError(f"{text!r} is not a time of day between 00:00 and 24:00")
+    return hours * 60.0 + minutes
+
+
+class Team(_Model):
+    """The sales reps: how many, when they work, in which order they work their queue."""
+
+    reps: Annotated[int, Field(ge=1, le=10_000)] = 8
+    working_hours: str = "09:00-17:00"
+    working_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
+    )
+    queue_order: Literal["newest_first", "oldest_first", "highest_score", "hot_first"] = "newest_first"
+    dial_minutes: Positive = 4.0
+    talk_minutes: Positive = 15.0
+    call_time_distribution: Literal["exponential", "fixed"] = "exponential"
+    new_lead_check_minutes: Duration | None = None
+    cost_per_rep_month: NonNegative = 9000.0
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        parts = value.split("-") if isinstance(value, str) else []
+        if len(parts) != 2:
+            raise ValueError(f"{value!r} is not a range of hours such as '09:00-17:00'")
+        start, end = (_clock(p) for p in parts)
+        if end <= start:
+            raise ValueError(f"{value!r}: the end must come after the start")
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _unique_days(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each day may appear once")
+        return value
+
+    @property
+    def shift(self) -> tuple[float, float]:
+        start, end = self.working_hours.split("-")
+        return _clock(start), _clock(end)
+
+
+class SLA(_Model):
+    """The sales & marketing agreement: how many MQLs, how fast assigned, touched, how often called."""
+
+    mqls_per_month: NonNegative = 600.0
+    assign_within_minutes: Duration = 60.0
+    first_touch_minutes: Duration = 60.0
+    min_attempts_first_week: Annotated[int, Field(ge=0, le=100)] = 6
+
+
+class FollowUp(_Model):
+    """The attempt cadence: offsets from the first touch; answer probability; ageing."""
+
+    attempt_offsets: list[Duration] = Field(default_factory=lambda: [0.0, 30.0, 1440.0, 2880.0, 5760.0, 8640.0])
+    answer_probability: Probability = 0.40
+    ageing_days: Positive | None = 60.0
+
+    @field_validator("attempt_offsets")
+    @classmethod
+    def _offsets(cls, value: list[float]) -> list[float]:
+        if not value or len(value) > 50:
+            raise ValueError("needs between 1 and 50 attempts")
+        if value[0] != 0:
+            raise ValueError("the first attempt is the first touch: its offset must be 0")
+        if any(b < a for a, b in zip(value, value[1:])):
+            raise ValueError("offsets must not decrease")
+        return value
+
+
+class SpeedToLead(_Model):
+    """P(SQL | contacted t minutes after the lead engaged) = p_durable + p_perishable·m(t)."""
+
+    curve: Literal["published", "exponential", "linear", "none"] = "published"
+    p_durable: Probability = 0.30
+    p_perishable: Probability = 0.55
+    half_life_minutes: Positive = 30.0
+
+    @model_validator(mode="after")
+    def _sum(self) -> "SpeedToLead":
+        if self.p_durable + self.p_perishable > 1.0 + 1e-12:
+            raise ValueError("p_durable + p_perishable must not exceed 1")
+        return self
+
+
+class Demo(_Model):
+    """Presentations booked after SQL: lag, no-shows, reschedules, and what a held demo yields."""
+
+    booking_lag_days: NonNegative = 3.0
+    demo_minutes: Positive = 45.0
+    no_show_probability: Probability = 0.20
+    reschedule_attempts: Annotated[int, Field(ge=0, le=20)] = 1
+    reschedule_success: Probability = 0.5
+    opportunity_rate: Probability = 0.75
+
+
+class Opportunities(_Model):
+    """Deals: win rate, sales cycle and deal value (lognormal), extra opportunities per account."""
+
+    win_rate: Probability = 0.22
+    cycle_days_median: Positive = 60.0
+    cycle_days_sigma: NonNegative = 0.5
+    deal_value_median: Positive = 25_000.0
+    deal_value_sigma: NonNegative = 0.6
+    extra_opportunity_probability: Annotated[float, Field(ge=0.0, le=0.9)] = 0.1
+
+
+class Scenario(_Model):
+    """One company and one set of policies. See scenarios/baseline.yaml for a commented example."""
+
+    name: str = "scenario"
+    description: str = ""
+    months: Positive = 12.0
+    sources: list[Source] = Field(default_factory=lambda: [Source(name="inbound", leads_per_month=2000)], min_length=1)
+    arrivals: Arrivals = Arrivals()
+    leads: Leads = Leads()
+    marketing: Marketing = Marketing()
+    nurture: Nurture = Nurture()
+    routing: Routing = Routing()
+    team: Team = Team()
+    sla: SLA = SLA()
+    follow_up: FollowUp = FollowUp()
+    speed_to_lead: SpeedToLead = SpeedToLead()
+    demo: Demo = Demo()
+    opportunities: Opportunities = Opportunities()
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, value: list[Source]) -> list[Source]:
+        names = [s.name for s in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source names must be unique, got {names}")
+        return value
+
+    @property
+    def horizon_minutes(self) -> float:
+        return self.months * MINUTES_PER_MONTH
+
+    def behaviour_dict(self) -> dict[str, Any]:
+        """Every field that changes what the simulation does (name and description do not)."""
+        data = self.model_dump(mode="json")
+        data.pop("name", None)
+        data.pop("description", None)
+        return data
+
+    @property
+    def hash(self) -> str:
+        """A stable content hash: same behaviour, same hash, whatever file it came from."""
+        text = json.dumps(self.behaviour_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def with_overrides(self, overrides: list[str] | dict[str, Any], source: str = "--set") -> "Scenario":
+        data = self.model_dump(mode="json")
+        return scenario_from_dict(apply_overrides(data, overrides, source), source)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "<top level>"
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors(include_url=False)[0]
+    loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field (check the spelling; see scenarios/baseline.yaml for every field)"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    total = exc.error_count()
+    if total > 1:
+        msg += f" (and {total - 1} more problem{'s' if total > 2 else ''})"
+    return _field_path(loc), msg
+
+
+def scenario_from_dict(data: Any, source: str = "<dict>") -> Scenario:
+    """Validate a plain mapping as a Scenario, raising ScenarioError with file and field."""
+    if not isinstance(data, dict):
+        raise ScenarioError(source, None, f"a scenario must be a mapping of fields, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        field, msg = _first_error(exc)
+        raise ScenarioError(source, field, msg) from None
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:  # defensive: never a traceback
+        raise ScenarioError(source, None, f"invalid scenario: {exc}") from None
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(str(path), None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), None, f"cannot read file: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(str(path), None, f"YAML syntax error{where}: {problem}") from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ScenarioError(str(path), None, f"YAML could not be read: {exc}") from None
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge: mappings merge key by key; lists and scalars replace."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    path = path.resolve()
+    if path in chain:
+        cycle = " -> ".join(p.name for p in (*chain, path))
+        raise ScenarioError(str(path), "extends", f"cycle in extends: {cycle}")
+    data = _read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(str(path), None, f"a scenario must be a mapping of fields, got {type(data).__name__}")
+    if any(not isinstance(k, str) for k in _all_keys(data)):
+        raise ScenarioError(str(path), None, "every field name must be text")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError(str(path), "extends", "must be the path of another scenario file")
+    target = (path.parent / parent).resolve()
+    if not target.is_file():
+        raise ScenarioError(str(path), "extends", f"target {parent!r} not found (looked for {target})")
+    return _merge(_resolve(target, (*chain, path)), data)
+
+
+def _all_keys(data: Any):
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield key
+            yield from _all_keys(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _all_keys(value)
+
+
+def load_scenario(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Scenario:
+    """Read a scenario file, resolve its ``extends`` chain, apply ``--set`` overrides, validate."""
+    path = Path(path)
+    try:
+        data = _resolve(path, ())
+    except RecursionError:
+        raise ScenarioError(str(path), "extends", "extends chain too deep") from None
+    data.setdefault("name", path.stem)
+    if overrides:
+        data = apply_overrides(data, overrides, f"{path} (--set)")
+        return scenario_from_dict(data, f"{path} (--set)")
+    return scenario_from_dict(data, str(path))
+
+
+def _parse_override(item: str, source: str) -> tuple[str, Any]:
+    if not isinstance(item, str) or "=" not in item:
+        raise ScenarioError(source, None, f"override {item!r} must look like field.path=value")
+    key, _, raw = item.partition("=")
+    key = key.strip()
+    if not key:
+        raise ScenarioError(source, None, f"override {item!r} has no field name")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any], source: str = "--set") -> dict[str, Any]:
+    """Set dotted fields (``team.reps=10``, ``sources.0.leads_per_month=900``) in a scenario mapping."""
+    items = overrides.items() if isinstance(overrides, dict) else (_parse_override(o, source) for o in overrides)
+    out = copy.deepcopy(data)
+    for key, value in items:
+        parts = key.split(".")
+        node: Any = out
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            here = ".".join(parts[: depth + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ScenarioError(source, here, f"no item {part!r} in this list of {len(node)}")
+                index = int(part)
+                if last:
+                    node[index] = value
+                else:
+                    node = node[index]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    if part not in node:
+                        node[part] = {}
+                    elif not isinstance(node[part], (dict, list)):
+                        raise ScenarioError(source, here, "is a single value, it has no sub-fields")
+                    node = node[part]
+            else:
+                raise ScenarioError(source, here, "is a single value, it has no sub-fields")
+    return out
