@@ -13,7 +13,6 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m ipykernel install --user --name funnelsim --display-name "funnelsim" >/dev/null
 	touch $(STAMP)
 
 setup: $(STAMP)
