@@ -85,11 +85,12 @@ class _Lead:
 
 
 class _Rep:
-    __slots__ = ("id", "ready", "open", "busy", "wake", "calls", "demos")
+    __slots__ = ("id", "ready", "future", "open", "busy", "wake", "calls", "demos")
 
     def __init__(self, rep_id: int) -> None:
         self.id = rep_id
-        self.ready: list[tuple] = []
+        self.ready: list[tuple] = []  # work items due now, ordered by the queue policy
+        self.future: list[tuple] = []  # (due, seq, item): work items not due yet
         self.open = 0
         self.busy = 0.0
         self.wake: simpy.Event | None = None
@@ -129,6 +130,7 @@ class FunnelModel:
         self.reps = [_Rep(r) for r in range(scenario.team.reps)]
         self.shared: list[tuple] = []
         self.waiting: deque[_Lead] = deque()
+        self.ageing_queue: deque[tuple[float, _Lead, float]] = deque()  # deadlines in hand-off order
         self.batch: list[_Lead] = []
         self.idle: list[_Rep] = []
         self.events: list[tuple] = []
@@ -258,7 +260,7 @@ class FunnelModel:
         self._sales_delta(+1)
         self._log(lead.i, "mql")
         if self.ageing is not None:
-            self._after(self.ageing, self._age, lead, lead.mql_at)
+            self.ageing_queue.append((lead.mql_at + self.ageing, lead, lead.mql_at))
         if self.scenario.routing.mode == "batched" and not lead.hot:
             self.batch.append(lead)
         else:
@@ -356,6 +358,19 @@ class FunnelModel:
         self._leave_sales(lead)
         self._resolve(lead, "capped_out" if waited else "aged_out")
 
+    def _ageing_sweeper(self):
+        """Ages out leads past their deadline, waking at most once per hour (hand-offs come in time order)."""
+        env, queue = self.env, self.ageing_queue
+        while not self._finished():
+            while queue and queue[0][0] <= env.now:
+                _deadline, lead, mql_at = queue.popleft()
+                self._age(lead, mql_at)
+            if queue:
+                wake = max(queue[0][0], env.now + 60.0)
+            else:
+                wake = env.now + self.ageing
+            yield env.timeout(wake - env.now)
+
     # ------------------------------------------------------------------ work queues
 
     def _key(self, lead: _Lead) -> tuple[int, float]:
@@ -381,8 +396,22 @@ class FunnelModel:
         delay = due - self.env.now
         if delay <= 0:
             self._push(rep, entry)
-        else:
+        elif rep is None:
             self.env.timeout(delay).callbacks.append(lambda _ev: self._push(rep, entry))
+        else:
+            # a rep's future work waits in its own heap; an idle rep sets one timer for the earliest item
+            heapq.heappush(rep.future, (due, entry[2], entry))
+            if rep.wake is not None and (not rep.future or rep.future[0][1] == entry[2]):
+                self._set_timer(rep, delay)
+
+    def _set_timer(self, rep: _Rep, delay: float) -> None:
+        wake = rep.wake
+
+        def ring(_ev: simpy.Event) -> None:
+            if not wake.triggered:
+                wake.succeed()
+
+        self.env.timeout(delay).callbacks.append(ring)
 
     def _push(self, rep: _Rep | None, entry: tuple) -> None:
         if rep is None:
@@ -406,7 +435,10 @@ class FunnelModel:
         return entry[3] != "call" or entry[4].pending == entry[2]
 
     def _next_item(self, rep: _Rep) -> tuple | None:
-        ready, shared = rep.ready, self.shared
+        ready, shared, future = rep.ready, self.shared, rep.future
+        now = self.env.now
+        while future and future[0][0] <= now:
+            heapq.heappush(ready, heapq.heappop(future)[2])
         while ready and not self._live(ready[0]):
             heapq.heappop(ready)
         while shared and not self._live(shared[0]):
@@ -435,6 +467,8 @@ class FunnelModel:
                     return
                 rep.wake = env.event()
                 self.idle.append(rep)
+                if rep.future:
+                    self._set_timer(rep, rep.future[0][0] - now)
                 yield rep.wake
                 rep.wake = None
                 if rep in self.idle:
@@ -564,7 +598,7 @@ class FunnelModel:
     def _sampler(self):
         env = self.env
         while not self._finished() and env.now <= self.horizon:
-            due = sum(len(r.ready) for r in self.reps) + len(self.shared)
+            due = sum(len(r.ready) + sum(1 for f in r.future if f[0] <= env.now) for r in self.reps) + len(self.shared)
             self.backlog.append((env.now, self.in_sales, len(self.waiting), due))
             yield env.timeout(MINUTES_PER_DAY)
 
@@ -578,6 +612,8 @@ class FunnelModel:
         for rep in self.reps:
             env.process(self._rep(rep))
         env.process(self._sampler())
+        if self.ageing is not None:
+            env.process(self._ageing_sweeper())
         limit = until if until is not None else self.horizon + 5 * 365 * MINUTES_PER_DAY
         env.run(until=limit)
         self._sales_delta(0)
