@@ -418,7 +418,7 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ScenarioError(str(path), "extends", f"cycle in extends: {cycle}")
     data = _read_yaml(path)
     if data is None:
-        data = {}
+        raise ScenarioError(str(path), None, "the file is empty: a scenario needs at least one field (or extends:)")
     if not isinstance(data, dict):
         raise ScenarioError(str(path), None, f"a scenario must be a mapping of fields, got {type(data).__name__}")
     if any(not isinstance(k, str) for k in _all_keys(data)):
@@ -428,8 +428,12 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         return data
     if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError(str(path), "extends", "must be the path of another scenario file")
-    target = (path.parent / parent).resolve()
-    if not target.is_file():
+    try:
+        target = (path.parent / parent).resolve()
+        found = target.is_file()
+    except (OSError, ValueError) as exc:  # e.g. a NUL byte or a name too long for the OS
+        raise ScenarioError(str(path), "extends", f"target {parent!r} is not a usable path: {exc}") from None
+    if not found:
         raise ScenarioError(str(path), "extends", f"target {parent!r} not found (looked for {target})")
     return _merge(_resolve(target, (*chain, path)), data)
 
@@ -467,7 +471,7 @@ def _parse_override(item: str, source: str) -> tuple[str, Any]:
         raise ScenarioError(source, None, f"override {item!r} has no field name")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):  # not YAML (or too long/deep): take it as text
         value = raw
     return key, value
 
@@ -483,7 +487,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any],
             last = depth == len(parts) - 1
             here = ".".join(parts[: depth + 1])
             if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
+                if not (part.isascii() and part.isdigit() and len(part) < 10) or int(part) >= len(node):
                     raise ScenarioError(source, here, f"no item {part!r} in this list of {len(node)}")
                 index = int(part)
                 if last:
