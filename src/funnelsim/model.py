@@ -598,7 +598,11 @@ class FunnelModel:
     def _sampler(self):
         env = self.env
         while not self._finished() and env.now <= self.horizon:
-            due = sum(len(r.ready) + sum(1 for f in r.future if f[0] <= env.now) for r in self.reps) + len(self.shared)
+            now, live = env.now, self._live
+            due = sum(1 for e in self.shared if live(e)) + sum(
+                sum(1 for e in r.ready if live(e)) + sum(1 for f in r.future if f[0] <= now and live(f[2]))
+                for r in self.reps
+            )
             self.backlog.append((env.now, self.in_sales, len(self.waiting), due))
             yield env.timeout(MINUTES_PER_DAY)
 
