@@ -1,0 +1,81 @@
+"""Benchmark the funnel model against bare SimPy, measured in the same run.
+
+    python benchmarks/bench_model.py [--years 1 2 5 10] [--repeat 3]
+
+Prints: one simulated year of the baseline (leads/s, events/s, seconds), a bare-SimPy
+loop of the same number of timeouts (events/s), the ratio between them, and how run
+time grows from 1 to 10 simulated years (it should be linear: seconds per year flat).
+Times are the best of --repeat runs, in CPU seconds of this process (robust to other
+load on the machine) and wall seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import simpy
+
+from funnelsim import __version__, load_scenario
+from funnelsim.model import FunnelModel
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+
+
+def timed(fn, repeat: int):
+    best_cpu, best_wall, out = float("inf"), float("inf"), None
+    for _ in range(repeat):
+        cpu, wall = time.process_time(), time.perf_counter()
+        out = fn()
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+        best_wall = min(best_wall, time.perf_counter() - wall)
+    return best_cpu, best_wall, out
+
+
+def run_model(years: float, seed: int = 1):
+    model = FunnelModel(load_scenario(BASELINE, [f"months={12 * years}"]), seed, record_events=False)
+    result = model.run()
+    return len(result.leads), int(result.stats["events_scheduled"])
+
+
+def bare_simpy(events: int) -> int:
+    env = simpy.Environment()
+
+    def loop(env: simpy.Environment, n: int):
+        for _ in range(n):
+            yield env.timeout(1.0)
+
+    env.process(loop(env, events))
+    env.run()
+    return events
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--years", type=float, nargs="+", default=[1, 2, 5, 10])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    print(f"funnelsim {__version__}, simpy {simpy.__version__}, Python {platform.python_version()}, "
+          f"{platform.machine()}")
+    cpu, wall, (leads, events) = timed(lambda: run_model(1.0), args.repeat)
+    bare_cpu, bare_wall, _ = timed(lambda: bare_simpy(events), args.repeat)
+    print("\nOne simulated year of scenarios/baseline.yaml")
+    print(f"{'run':<28}{'leads':>9}{'events':>10}{'cpu s':>8}{'wall s':>8}{'leads/s':>10}{'events/s':>11}")
+    print(f"{'funnelsim baseline':<28}{leads:>9,}{events:>10,}{cpu:>8.2f}{wall:>8.2f}{leads / cpu:>10,.0f}"
+          f"{events / cpu:>11,.0f}")
+    print(f"{'bare SimPy timeout loop':<28}{'':>9}{events:>10,}{bare_cpu:>8.2f}{bare_wall:>8.2f}{'':>10}"
+          f"{events / bare_cpu:>11,.0f}")
+    print(f"funnelsim costs {cpu / bare_cpu:.1f}x a bare SimPy loop of the same number of events")
+
+    print("\nScaling with simulated time")
+    print(f"{'years':>6}{'leads':>10}{'events':>11}{'cpu s':>8}{'cpu s / year':>14}")
+    for years in args.years:
+        cpu, _, (leads, events) = timed(lambda y=years: run_model(y), 1 if years > 2 else args.repeat)
+        print(f"{years:>6g}{leads:>10,}{events:>11,}{cpu:>8.2f}{cpu / years:>14.2f}")
+
+
+if __name__ == "__main__":
+    main()
