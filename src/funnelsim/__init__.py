@@ -37,3 +37,18 @@ __all__ = [
     "OUTCOMES",
     "LEAK_REASONS",
 ]
+
+# experiments: replications, A/B comparison, sweeps, staffing, executors, result store
+from .executors import DaskExecutor, Executor, PoolExecutor, SerialExecutor, make_executor  # noqa: E402
+from .experiment import Comparison, compare, replicate, replication_seeds, variance_reduction  # noqa: E402
+from .staffing import Staffing, parse_target, staff  # noqa: E402
+from .store import ResultStore  # noqa: E402
+from .sweep import Sweep, load_sweep, run_sweep, summarize_sweep  # noqa: E402
+
+__all__ += [
+    "Executor", "SerialExecutor", "PoolExecutor", "DaskExecutor", "make_executor",
+    "replication_seeds", "replicate", "compare", "Comparison", "variance_reduction",
+    "Sweep", "load_sweep", "run_sweep", "summarize_sweep",
+    "staff", "Staffing", "parse_target",
+    "ResultStore",
+]

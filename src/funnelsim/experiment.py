@@ -1,0 +1,600 @@
+"""Replications and A/B comparisons with common random numbers: "what happens, and how sure are we?"
+
+A replication is one run of :func:`funnelsim.model.simulate` with one seed. Seeds are
+spawned from one root seed, and seed ``i`` depends only on ``(root_seed, i)``: asking for
+more replications later extends the list, it never changes the first ones.
+
+:func:`compare` runs the baseline (A) and every variant (B) on the *same* seeds. Every
+random quantity of the model is keyed by what it describes, so A and B see the same leads
+and differ only where the policy differs (common random numbers); the difference B − A is
+then measured per replication and its confidence interval is far narrower than that of
+two independent runs (:func:`variance_reduction` measures by how much).
+
+Verdicts compare the interval of B − A with a minimum practical effect δ (in the KPI's
+unit, 0 unless the user sets one), using the KPI's direction from
+:data:`funnelsim.metrics.KPI_INFO`:
+
+* interval entirely above δ (or below −δ) → the better side wins ("B wins" / "A wins";
+  "higher" / "lower" for KPIs without a better direction);
+* interval entirely within [−δ, δ] → "no practical difference";
+* anything else → "not enough replications yet".
+
+With several variants each is compared with the baseline; per KPI the p-values get Holm's
+correction (``p_adjusted``) and the verdict of the comparison with the i-th smallest
+p-value uses the interval at level 1 − α/(k − i + 1), the level Holm's step-down test uses;
+a win also needs ``p_adjusted < α``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .errors import InputError
+from .executors import Executor, make_executor
+from .metrics import KPI_INFO, kpi_label, kpis
+from .model import LEAK_REASONS, simulate
+from .scenario import Scenario
+from .store import ResultStore
+
+__all__ = [
+    "replication_seeds",
+    "replicate",
+    "compare",
+    "Comparison",
+    "RunCounts",
+    "simulate_many",
+    "run_task",
+    "variance_reduction",
+    "paired_interval",
+    "welch_interval",
+    "holm",
+    "verdict",
+    "known_kpis",
+    "check_kpi",
+    "tidy_runs",
+    "HEADLINE_KPIS",
+    "VERDICTS",
+    "METHODS",
+    "RUN_COLUMNS",
+    "TABLE_COLUMNS",
+]
+
+ALPHA = 0.05
+BOOTSTRAP_RESAMPLES = 4000
+METHODS = ("paired-t", "bootstrap")
+B_WINS, A_WINS, NO_DIFFERENCE, NOT_ENOUGH = "B wins", "A wins", "no practical difference", "not enough replications yet"
+HIGHER, LOWER = "higher", "lower"
+VERDICTS = (B_WINS, A_WINS, NO_DIFFERENCE, NOT_ENOUGH, HIGHER, LOWER)
+#: the KPIs a verdict summary shows, in this order
+HEADLINE_KPIS = ("won_deals", "revenue", "cost_per_acquisition", "lead_to_won", "speed_to_lead_median",
+                 "sla_compliance")
+DEFAULT_PRECISION_KPIS = ("won_deals", "revenue")
+RUN_COLUMNS = ("scenario", "scenario_hash", "replication", "seed", "kpi", "value")
+TABLE_COLUMNS = ("variant", "kpi", "label", "unit", "mean_baseline", "mean_variant", "diff", "ci_low", "ci_high",
+                 "rel_change", "rel_ci_low", "rel_ci_high", "p_value", "p_adjusted", "min_effect", "verdict")
+
+
+# --------------------------------------------------------------------------- KPI names
+
+
+def known_kpis() -> tuple[str, ...]:
+    """Every KPI name a replication reports (:data:`KPI_INFO` plus ``leak_<reason>``)."""
+    return (*KPI_INFO, *(f"leak_{r}" for r in (*LEAK_REASONS, "open")))
+
+
+def check_kpi(name: str, source: str = "kpi") -> str:
+    """Return `name` if it is a KPI, else raise an InputError that suggests the closest one."""
+    names = known_kpis()
+    if isinstance(name, str) and name in names:
+        return name
+    close = difflib.get_close_matches(str(name), names, n=1)
+    hint = f"did you mean {close[0]}?" if close else "see funnelsim.KPI_INFO for the names"
+    raise InputError(source, str(name), f"unknown KPI ({hint})")
+
+
+def _kpi_unit(name: str) -> tuple[str, str, int]:
+    return KPI_INFO.get(name, (kpi_label(name), "count", 0))
+
+
+# --------------------------------------------------------------------------- seeds and runs
+
+
+def _check_count(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InputError(name, None, f"must be a whole number of at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def replication_seeds(root_seed: int, n: int) -> list[int]:
+    """Seeds of replications 0..n−1; seed i depends only on (root_seed, i), not on n."""
+    root = _check_count(root_seed, "seed", 0)
+    count = _check_count(n, "replications", 0)
+    return [int(np.random.SeedSequence(root, spawn_key=(i,)).generate_state(1, np.uint64)[0] >> np.uint64(1))
+            for i in range(count)]
+
+
+def _run_one(scenario_json: str, seed: int) -> dict[str, float]:
+    """One replication, as workers run it: scenario as JSON text in, KPI dict out."""
+    scenario = Scenario.model_validate_json(scenario_json)
+    return kpis(simulate(scenario, int(seed), record_events=False))
+
+
+def run_task(task: tuple[str, int]) -> dict[str, float]:
+    """Executor entry point: ``task = (scenario_json, seed)``."""
+    return _run_one(*task)
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """How many replications were simulated and how many came from the result store."""
+
+    computed: int = 0
+    reused: int = 0
+
+    def __add__(self, other: "RunCounts") -> "RunCounts":
+        return RunCounts(self.computed + other.computed, self.reused + other.reused)
+
+
+class _Owned:
+    """An executor given by the caller (left open) or made here (closed on exit)."""
+
+    def __init__(self, executor: Executor | None) -> None:
+        self.given = executor
+        self.made: Executor | None = None
+
+    def __enter__(self) -> Executor:
+        if self.given is not None:
+            return self.given
+        self.made = make_executor()
+        return self.made
+
+    def __exit__(self, *exc: object) -> None:
+        if self.made is not None:
+            self.made.close()
+
+
+def simulate_many(jobs: Sequence[tuple[Scenario, int]], *, executor: Executor | None = None,
+                  store: ResultStore | None = None, progress: bool = False,
+                  desc: str = "replications") -> tuple[list[dict[str, float]], RunCounts]:
+    """KPIs of every (scenario, seed) job, in job order; stored ones are read, not rerun.
+
+    Each distinct (scenario hash, seed) runs once; results are stored as they arrive.
+    """
+    keys = [(sc.hash, int(seed)) for sc, seed in jobs]
+    unique: dict[tuple[str, int], Scenario] = {}
+    for (sc, _), key in zip(jobs, keys):
+        unique.setdefault(key, sc)
+    results: dict[tuple[str, int], dict[str, float]] = {}
+    if store is not None:
+        for key in unique:
+            stored = store.get(*key)
+            if stored is not None:
+                results[key] = stored
+    missing = [key for key in unique if key not in results]
+    texts: dict[str, str] = {}
+    tasks = []
+    for key in missing:
+        if key[0] not in texts:
+            texts[key[0]] = unique[key].model_dump_json()
+        tasks.append((texts[key[0]], key[1]))
+    with tqdm(total=len(unique), desc=desc, unit="run", disable=not progress, leave=False,
+              initial=len(unique) - len(missing)) as bar:
+
+        def on_result(index: int, figures: dict[str, float]) -> None:
+            key = missing[index]
+            if store is not None:
+                store.put(key[0], key[1], figures, unique[key].name)
+            bar.update(1)
+
+        if tasks:
+            with _Owned(executor) as ex:
+                computed = ex.map(run_task, tasks, on_result=on_result)
+            results.update(zip(missing, computed))
+    return [results[key] for key in keys], RunCounts(len(missing), len(unique) - len(missing))
+
+
+def tidy_runs(scenario: str, scenario_hash: str, seeds: Sequence[int],
+              figures: Sequence[dict[str, float]], first_replication: int = 0) -> pd.DataFrame:
+    """One row per replication × KPI (columns :data:`RUN_COLUMNS`)."""
+    rep, seed_col, kpi_col, values = [], [], [], []
+    for i, (seed, fig) in enumerate(zip(seeds, figures)):
+        rep.extend([first_replication + i] * len(fig))
+        seed_col.extend([int(seed)] * len(fig))
+        kpi_col.extend(fig.keys())
+        values.extend(float(v) for v in fig.values())
+    return pd.DataFrame({
+        "scenario": pd.Series([scenario] * len(values), dtype=object),
+        "scenario_hash": pd.Series([scenario_hash] * len(values), dtype=object),
+        "replication": np.asarray(rep, dtype=np.int64),
+        "seed": np.asarray(seed_col, dtype=np.int64),
+        "kpi": pd.Series(kpi_col, dtype=object),
+        "value": np.asarray(values, dtype=float),
+    })
+
+
+def replicate(scenario: Scenario, replications: int = 10, seed: int = 0, *, executor: Executor | None = None,
+              store: ResultStore | None = None, progress: bool = False) -> pd.DataFrame:
+    """Run `scenario` on ``replication_seeds(seed, replications)``; tidy KPIs, one row per replication × KPI.
+
+    ``frame.attrs`` holds ``computed`` and ``reused`` (replications read from `store`).
+    """
+    if not isinstance(scenario, Scenario):
+        raise InputError("scenario", None, f"expected a Scenario, got {type(scenario).__name__}")
+    n = _check_count(replications, "replications", 1)
+    seeds = replication_seeds(seed, n)
+    figures, counts = simulate_many([(scenario, s) for s in seeds], executor=executor, store=store,
+                                    progress=progress, desc=scenario.name)
+    frame = tidy_runs(scenario.name, scenario.hash, seeds, figures)
+    frame.attrs.update(computed=counts.computed, reused=counts.reused)
+    return frame
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def paired_interval(diffs: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """Mean of paired differences, its t interval and two-sided p-value: (mean, low, high, p)."""
+    from scipy import stats
+
+    d = np.asarray(diffs, dtype=float)
+    d = d[np.isfinite(d)]
+    n = len(d)
+    if n < 2:
+        mean = float(d.mean()) if n else math.nan
+        return mean, math.nan, math.nan, math.nan
+    mean = float(d.mean())
+    sd = float(d.std(ddof=1))
+    if sd == 0.0:
+        return mean, mean, mean, (1.0 if mean == 0.0 else 0.0)
+    se = sd / math.sqrt(n)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
+    p = float(2 * stats.t.sf(abs(mean) / se, n - 1))
+    return mean, mean - half, mean + half, p
+
+
+def welch_interval(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean of b − mean of a for independent samples, with Welch's t interval: (diff, low, high)."""
+    from scipy import stats
+
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if len(x) < 2 or len(y) < 2:
+        return math.nan, math.nan, math.nan
+    diff = float(y.mean() - x.mean())
+    va, vb = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    se = math.sqrt(va + vb)
+    if se == 0.0:
+        return diff, diff, diff
+    df = (va + vb) ** 2 / (va**2 / (len(x) - 1) + vb**2 / (len(y) - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    return diff, diff - half, diff + half
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN stays NaN and does not count as a test)."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, math.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    m = len(finite)
+    order = finite[np.argsort(p[finite], kind="stable")]
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        out[index] = running
+    return out
+
+
+def _holm_levels(p_values: Sequence[float], alpha: float) -> np.ndarray:
+    """Per comparison, the α Holm's step-down test compares its p-value with: α/(m − rank)."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, alpha / max(1, int(np.isfinite(p).sum())))
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    for rank, index in enumerate(order):
+        out[index] = alpha / (len(finite) - rank)
+    return out
+
+
+def verdict(low: float, high: float, min_effect: float, direction: int) -> str:
+    """The verdict for an interval of B − A, a minimum practical effect and a KPI direction."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return NOT_ENOUGH
+    delta = abs(min_effect)
+    if low >= -delta and high <= delta:
+        return NO_DIFFERENCE
+    if low > delta:
+        return {1: B_WINS, -1: A_WINS}.get(direction, HIGHER)
+    if high < -delta:
+        return {1: A_WINS, -1: B_WINS}.get(direction, LOWER)
+    return NOT_ENOUGH
+
+
+class _Difference:
+    """B − A of one KPI over paired replications: the interval at any level, and a p-value."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, method: str, rng: np.random.Generator | None) -> None:
+        valid = np.isfinite(a) & np.isfinite(b)
+        self.a, self.b = a[valid], b[valid]
+        self.d = self.b - self.a
+        self.n = len(self.d)
+        self.method = method
+        self.boot: np.ndarray | None = None
+        if method == "bootstrap" and self.n >= 2 and rng is not None:
+            idx = rng.integers(0, self.n, size=(BOOTSTRAP_RESAMPLES, self.n))
+            self.boot = self.d[idx].mean(axis=1)
+
+    @property
+    def mean(self) -> float:
+        return float(self.d.mean()) if self.n else math.nan
+
+    def interval(self, confidence: float) -> tuple[float, float]:
+        if self.boot is None:
+            _, low, high, _ = paired_interval(self.d, confidence)
+            return low, high
+        tail = (1 - confidence) / 2
+        low, high = np.quantile(self.boot, [tail, 1 - tail])
+        return float(low), float(high)
+
+    def p_value(self) -> float:
+        if self.boot is None:
+            return paired_interval(self.d)[3]
+        below, above = float(np.mean(self.boot <= 0)), float(np.mean(self.boot >= 0))
+        return min(1.0, 2 * min(below, above))
+
+
+def _differences(a_vals: dict[str, np.ndarray], b_vals: dict[str, np.ndarray], names: Sequence[str], method: str,
+                 seed: int, variant_index: int) -> dict[str, _Difference]:
+    out = {}
+    for k, name in enumerate(names):
+        rng = None
+        if method == "bootstrap":
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0xB007, variant_index, k))))
+        out[name] = _Difference(a_vals[name], b_vals[name], method, rng)
+    return out
+
+
+def _relative(value: float, base: float) -> float:
+    return value / abs(base) if math.isfinite(base) and base != 0 else math.nan
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`: every replication and one row per variant × KPI."""
+
+    baseline: Scenario
+    variants: list[Scenario]
+    runs: pd.DataFrame
+    table: pd.DataFrame
+    replications: int
+    seeds: list[int]
+    method: str
+    precision: float | None
+    precision_reached: bool | None
+    precision_kpis: list[str] = field(default_factory=list)
+    root_seed: int = 0
+    confidence: float = 1 - ALPHA
+    computed: int = 0
+    reused: int = 0
+
+    def verdicts(self) -> pd.DataFrame:
+        """The table filtered to the headline KPIs (:data:`HEADLINE_KPIS`), in that order."""
+        rank = {name: i for i, name in enumerate(HEADLINE_KPIS)}
+        rows = self.table[self.table["kpi"].isin(rank)].copy()
+        rows["_variant"] = rows["variant"].map({n: i for i, n in enumerate(self.table["variant"].unique())})
+        rows["_rank"] = rows["kpi"].map(rank)
+        return rows.sort_values(["_variant", "_rank"]).drop(columns=["_variant", "_rank"]).reset_index(drop=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as plain JSON-ready values (NaN becomes None)."""
+        names = list(self.table["variant"].unique()) if len(self.table) else [v.name for v in self.variants]
+        return {
+            "baseline": {"name": self.runs["scenario"].iloc[0] if len(self.runs) else self.baseline.name,
+                         "hash": self.baseline.hash},
+            "variants": [{"name": n, "hash": v.hash} for n, v in zip(names, self.variants)],
+            "replications": int(self.replications),
+            "root_seed": int(self.root_seed),
+            "seeds": [int(s) for s in self.seeds],
+            "method": self.method,
+            "confidence": self.confidence,
+            "precision": self.precision,
+            "precision_kpis": list(self.precision_kpis),
+            "precision_reached": self.precision_reached,
+            "computed": int(self.computed),
+            "reused": int(self.reused),
+            "table": [{k: _json_value(v) for k, v in row.items()} for row in self.table.to_dict(orient="records")],
+        }
+
+
+def _json_value(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _display_names(scenarios: Sequence[Scenario]) -> list[str]:
+    names: list[str] = []
+    for position, sc in enumerate(scenarios):
+        name = sc.name
+        if name in names:
+            name = f"{sc.name} ({position})"
+        names.append(name)
+    return names
+
+
+def _check_compare_args(baseline: Any, variants: Any, replications: Any, precision: Any, precision_kpis: Any,
+                        max_replications: Any, min_effects: Any, method: Any) -> tuple[list[Scenario], int, dict, list]:
+    if not isinstance(baseline, Scenario):
+        raise InputError("baseline", None, f"expected a Scenario, got {type(baseline).__name__}")
+    variant_list = [variants] if isinstance(variants, Scenario) else list(variants or [])
+    if not variant_list:
+        raise InputError("variants", None, "needs at least one variant scenario to compare with the baseline")
+    for v in variant_list:
+        if not isinstance(v, Scenario):
+            raise InputError("variants", None, f"expected Scenario objects, got {type(v).__name__}")
+    n = _check_count(replications, "replications", 2)
+    if method not in METHODS:
+        raise InputError("method", None, f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    effects: dict[str, float] = {}
+    for name, value in (min_effects or {}).items():
+        check_kpi(name, "min_effects")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InputError("min_effects", name, f"must be a number, got {value!r}") from None
+        if not math.isfinite(number) or number < 0:
+            raise InputError("min_effects", name, f"must be zero or more (in the KPI's unit), got {value!r}")
+        effects[name] = number
+    kpi_list: list[str] = []
+    if precision is not None:
+        if isinstance(precision, bool) or not isinstance(precision, (int, float)) or not 0 < precision < 1:
+            raise InputError("precision", None, f"must be a relative half-width between 0 and 1, e.g. 0.05; got {precision!r}")
+        _check_count(max_replications, "max_replications", n)
+        kpi_list = [check_kpi(k, "precision_kpis") for k in (precision_kpis or DEFAULT_PRECISION_KPIS)]
+    return variant_list, n, effects, kpi_list
+
+
+def compare(baseline: Scenario, variants: Scenario | list[Scenario], *, replications: int = 10, seed: int = 0,
+            precision: float | None = None, precision_kpis: list[str] | None = None, max_replications: int = 100,
+            min_effects: dict[str, float] | None = None, method: str = "paired-t",
+            executor: Executor | None = None, store: ResultStore | None = None,
+            progress: bool = False) -> Comparison:
+    """Compare every variant with the baseline on common random numbers.
+
+    With `precision`, `replications` is the first batch: replications are added until the
+    95% interval of the relative change (B − A)/A of every `precision_kpis` KPI (default
+    won deals and revenue) is at most ± `precision` for every variant, or
+    `max_replications` is reached; ``precision_reached`` says which.
+    """
+    variant_list, n, effects, kpi_list = _check_compare_args(
+        baseline, variants, replications, precision, precision_kpis, max_replications, min_effects, method)
+    scenarios = [baseline, *variant_list]
+    names = _display_names(scenarios)
+    figures: list[list[dict[str, float]]] = [[] for _ in scenarios]
+    counts = RunCounts()
+    reached: bool | None = None
+    with _Owned(executor) as ex:
+        while True:
+            seeds = replication_seeds(seed, n)
+            done = len(figures[0])
+            jobs = [(sc, s) for sc in scenarios for s in seeds[done:]]
+            new, batch = simulate_many(jobs, executor=ex, store=store, progress=progress,
+                                       desc=f"compare {n} replications")
+            counts += batch
+            step = n - done
+            for i in range(len(scenarios)):
+                figures[i].extend(new[i * step:(i + 1) * step])
+            if precision is None:
+                break
+            widest = _widest_relative_half_width(figures, kpi_list, method, seed)
+            reached = bool(widest <= precision)
+            if reached or n >= max_replications:
+                break
+            needed = n * (widest / precision) ** 2 if math.isfinite(widest) else 2 * n
+            n = int(min(max_replications, max(n + 1, min(2 * n, math.ceil(needed)))))
+    runs = pd.concat([tidy_runs(names[i], sc.hash, seeds, figures[i]) for i, sc in enumerate(scenarios)],
+                     ignore_index=True)
+    table = _comparison_table(figures, names, effects, method, seed)
+    return Comparison(baseline=baseline, variants=variant_list, runs=runs, table=table, replications=n,
+                      seeds=seeds, method=method, precision=precision, precision_reached=reached,
+                      precision_kpis=kpi_list, root_seed=int(seed), computed=counts.computed, reused=counts.reused)
+
+
+def _values(figures: list[dict[str, float]], names: Sequence[str]) -> dict[str, np.ndarray]:
+    return {k: np.array([f.get(k, math.nan) for f in figures], dtype=float) for k in names}
+
+
+def _widest_relative_half_width(figures: list[list[dict[str, float]]], kpi_list: Sequence[str], method: str,
+                                seed: int) -> float:
+    base = _values(figures[0], kpi_list)
+    widest = 0.0
+    for j, variant in enumerate(figures[1:]):
+        diffs = _differences(base, _values(variant, kpi_list), kpi_list, method, seed, j)
+        for name, diff in diffs.items():
+            low, high = diff.interval(1 - ALPHA)
+            rel = _relative((high - low) / 2, float(diff.a.mean()) if diff.n else math.nan)
+            if not math.isfinite(rel):
+                return math.inf
+            widest = max(widest, rel)
+    return widest
+
+
+def _comparison_table(figures: list[list[dict[str, float]]], names: Sequence[str], effects: dict[str, float],
+                      method: str, seed: int) -> pd.DataFrame:
+    kpi_names = list(dict.fromkeys(k for f in figures[0] for k in f))
+    base = _values(figures[0], kpi_names)
+    diffs = [_differences(base, _values(v, kpi_names), kpi_names, method, seed, j)
+             for j, v in enumerate(figures[1:])]
+    rows: list[dict[str, Any]] = [{} for _ in range(len(diffs) * len(kpi_names))]
+    for k, name in enumerate(kpi_names):
+        label, unit, direction = _kpi_unit(name)
+        p = np.array([d[name].p_value() for d in diffs])
+        adjusted = holm(p)
+        levels = _holm_levels(p, ALPHA)
+        delta = effects.get(name, 0.0)
+        for j, per_variant in enumerate(diffs):
+            diff = per_variant[name]
+            mean_a = float(diff.a.mean()) if diff.n else math.nan
+            mean_b = float(diff.b.mean()) if diff.n else math.nan
+            low, high = diff.interval(1 - ALPHA)
+            v_low, v_high = diff.interval(1 - levels[j])
+            decided = verdict(v_low, v_high, delta, direction)
+            if decided not in (NO_DIFFERENCE, NOT_ENOUGH) and not adjusted[j] < ALPHA:
+                decided = NOT_ENOUGH
+            rel = sorted((_relative(low, mean_a), _relative(high, mean_a)))
+            rows[j * len(kpi_names) + k] = {
+                "variant": names[j + 1], "kpi": name, "label": label, "unit": unit,
+                "mean_baseline": mean_a, "mean_variant": mean_b, "diff": diff.mean, "ci_low": low, "ci_high": high,
+                "rel_change": _relative(diff.mean, mean_a), "rel_ci_low": rel[0], "rel_ci_high": rel[1],
+                "p_value": float(p[j]), "p_adjusted": float(adjusted[j]), "min_effect": delta, "verdict": decided,
+            }
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+# --------------------------------------------------------------------------- variance reduction
+
+
+def variance_reduction(baseline: Scenario, variant: Scenario, kpi: str = "won_deals", *, replications: int = 10,
+                       seed: int = 0, executor: Executor | None = None, store: ResultStore | None = None,
+                       progress: bool = False) -> dict[str, float]:
+    """How much narrower the paired (common random numbers) interval of B − A is than an independent one.
+
+    Paired: A and B on seeds 0..n−1. Independent: A on seeds 0..n−1, B on seeds n..2n−1
+    (same root seed), with Welch's interval. Returns both 95% half-widths and their ratio.
+    """
+    check_kpi(kpi, "kpi")
+    n = _check_count(replications, "replications", 2)
+    seeds = replication_seeds(seed, 2 * n)
+    common, other = seeds[:n], seeds[n:]
+    jobs = [(baseline, s) for s in common] + [(variant, s) for s in common] + [(variant, s) for s in other]
+    figures, _ = simulate_many(jobs, executor=executor, store=store, progress=progress, desc="variance reduction")
+    values = np.array([f[kpi] for f in figures], dtype=float)
+    a, b_paired, b_indep = values[:n], values[n:2 * n], values[2 * n:]
+    diff, low, high, _ = paired_interval(b_paired - a)
+    diff_i, low_i, high_i = welch_interval(a, b_indep)
+    paired_half, indep_half = (high - low) / 2, (high_i - low_i) / 2
+    return {
+        "kpi": kpi,
+        "replications": n,
+        "mean_baseline": float(a.mean()),
+        "mean_variant": float(b_paired.mean()),
+        "mean_variant_independent": float(b_indep.mean()),
+        "paired_diff": diff,
+        "paired_half_width": paired_half,
+        "independent_diff": diff_i,
+        "independent_half_width": indep_half,
+        "ratio": indep_half / paired_half if paired_half > 0 else math.inf,
+    }
