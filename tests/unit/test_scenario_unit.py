@@ -560,3 +560,10 @@ def test_hash_changes_with_structure() -> None:
     one_more_attempt = base.with_overrides(["follow_up.attempt_offsets=[0, 30, 1d, 2d, 4d, 6d, 7d]"])
     months = base.with_overrides(["months=1"])
     assert len({base.hash, fewer_sources.hash, one_more_attempt.hash, months.hash}) == 4
+
+
+def test_a_field_name_with_a_line_break_stays_on_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "newline.yaml", 'team: {"re\\nps": 3}\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.field == "team.'re\\nps'" and "\n" not in str(info.value)
