@@ -527,7 +527,7 @@ def _candidates(value: Any, words: list[str]) -> list[Any]:
     if isinstance(value, float):
         return [value * 0.5, value + 1.0, 0.5, 0.1]
     if value is None:
-        return [5.0, 1]
+        return [5.0, 1, str(BASELINE)]  # a number, or the path of a file that exists
     return [*words, "10:00", "10:00-18:00", "renamed"]
 
 
