@@ -16,7 +16,7 @@ from .errors import FunnelsimError
 
 __all__ = ["main", "COMMANDS"]
 
-COMMANDS: tuple[str, ...] = ("run", "compare", "sweep", "staff")
+COMMANDS: tuple[str, ...] = ("run", "compare", "sweep", "staff", "export")
 
 
 class _Parser(argparse.ArgumentParser):
