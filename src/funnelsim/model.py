@@ -126,6 +126,12 @@ class FunnelModel:
         self.env = simpy.Environment()
         self.cal = BusinessCalendar(scenario.team)
         self.pop: LeadPopulation = generate_leads(scenario, Streams(self.seed))
+        # marketing.score_model: a trained model scores every lead up front (at creation, after a click)
+        self.model_scores: tuple[list[float], list[float]] | None = None
+        if scenario.marketing.score_model is not None:
+            from .scoring import population_scores
+
+            self.model_scores = population_scores(scenario, self.seed, self.pop)
         self.m = decay_curve(scenario.speed_to_lead)
         self.reps = [_Rep(r) for r in range(scenario.team.reps)]
         self.shared: list[tuple] = []
@@ -204,10 +210,12 @@ class FunnelModel:
         w = mk.score_fit_weight
         fit = self.pop.fit.tolist()
         interest = self.pop.interest.tolist()
+        model_scores = self.model_scores[0] if self.model_scores is not None else None
         for i, created in enumerate(self.created):
             if created > env.now:
                 yield env.timeout(created - env.now)
-            lead = _Lead(i, 100.0 * (w * fit[i] + (1 - w) * interest[i]), interest[i], created)
+            score = model_scores[i] if model_scores is not None else 100.0 * (w * fit[i] + (1 - w) * interest[i])
+            lead = _Lead(i, score, interest[i], created)
             self.leads.append(lead)
             self.unresolved += 1
             self._log(i, "created")
@@ -241,8 +249,11 @@ class FunnelModel:
         mk = self.scenario.marketing
         lead.engaged_at = self.env.now
         lead.interest = min(1.0, lead.interest + nurture.interest_boost)
-        fit = float(self.pop.fit[lead.i])
-        lead.score = 100.0 * (mk.score_fit_weight * fit + (1 - mk.score_fit_weight) * lead.interest)
+        if self.model_scores is not None:
+            lead.score = self.model_scores[1][lead.i]
+        else:
+            fit = float(self.pop.fit[lead.i])
+            lead.score = 100.0 * (mk.score_fit_weight * fit + (1 - mk.score_fit_weight) * lead.interest)
         self._log(lead.i, "clicked")
         if nurture.hot_lead_alerts:
             lead.hot = True
