@@ -192,13 +192,13 @@ def test_mutated_baseline_files(folder: Path, doc: dict[str, Any]) -> None:
     check(lambda: load_scenario(path), None if "extends" in doc else "mutated.yaml")
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ, max_examples=300)
 @given(doc=st.one_of(mutated_baselines(), random_documents, values))
 def test_documents_through_scenario_from_dict(doc: Any) -> None:
     check(lambda: scenario_from_dict(doc, "fuzz-source"), "fuzz-source")
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=120)
 @given(doc=random_documents)
 def test_random_nestings_of_field_names(folder: Path, doc: dict[str, Any]) -> None:
     path = folder / "random.yaml"
@@ -206,7 +206,7 @@ def test_random_nestings_of_field_names(folder: Path, doc: dict[str, Any]) -> No
     check(lambda: load_scenario(path), None if "extends" in doc else "random.yaml")
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=130)
 @given(text=broken_yaml_texts())
 def test_broken_yaml_text(folder: Path, text: str) -> None:
     path = folder / "broken.yaml"
@@ -222,13 +222,13 @@ def test_raw_bytes(folder: Path, data: bytes) -> None:
     check(lambda: load_scenario(path), None if b"extends" in data else "bytes.yaml")
 
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=80)
 @given(items=st.lists(overrides, min_size=1, max_size=3))
 def test_set_overrides(items: list[str]) -> None:
     check(lambda: load_scenario(BASELINE, items), "--set")
 
 
-@settings(FUZZ, max_examples=250)
+@settings(FUZZ, max_examples=220)
 @given(items=st.lists(overrides, min_size=1, max_size=3))
 def test_set_overrides_on_a_loaded_scenario(items: list[str]) -> None:
     check(lambda: BASE_SCENARIO.with_overrides(items), "--set")
