@@ -147,7 +147,7 @@ def kpis(result: "SimulationResult") -> dict[str, float]:
     out["attempts_per_lead"] = float(mql["attempts"].mean()) if len(mql) else math.nan
 
     reps = result.reps
-    out["rep_utilisation"] = float(reps["busy_minutes"].sum() / reps["duty_minutes"].sum())
+    out["rep_utilisation"] = _share(reps["busy_minutes"].sum(), reps["duty_minutes"].sum())
     out["backlog_mean"] = float(result.stats["mean_leads_in_sales"])
     out["backlog_max"] = float(result.backlog["open_leads"].max()) if len(result.backlog) else 0.0
 

@@ -491,11 +491,18 @@ def load_scenario(path: str | Path, overrides: list[str] | dict[str, Any] | None
         data = _resolve(path, ())
     except RecursionError:
         raise ScenarioError(str(path), "extends", "extends chain too deep") from None
-    data.setdefault("name", path.stem)
+    if "name" not in _own_fields(path):  # a file that does not name itself is named after itself
+        data["name"] = path.stem
+    scenario = scenario_from_dict(data, str(path))  # the file's own mistakes are reported as the file's
     if overrides:
         data = apply_overrides(data, overrides, f"{path} (--set)")
         return scenario_from_dict(data, f"{path} (--set)")
-    return scenario_from_dict(data, str(path))
+    return scenario
+
+
+def _own_fields(path: Path) -> set[str]:
+    data = _read_yaml(path.resolve())
+    return set(data) if isinstance(data, dict) else set()
 
 
 def _parse_override(item: str, source: str) -> tuple[str, Any]:
