@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/funnelsim run scenarios/baseline.yaml --seed 1
+	@$(BIN)/funnelsim report scenarios/baseline.yaml scenarios/five_minute_sla.yaml --replications 30 \
+		-o reports/baseline_vs_five_minute_sla.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -52,3 +52,18 @@ __all__ += [
     "staff", "Staffing", "parse_target",
     "ResultStore",
 ]
+
+# the workbench: leadership report, sweep study and what-if panel. Imported on first use, so
+# `import funnelsim` (and every pool worker) does not pay for matplotlib and ipywidgets.
+_WORKBENCH = (("ABReport", "report"), ("build_report", "report"), ("render_report", "report"),
+              ("SweepStudy", "report"), ("build_sweep_study", "report"), ("WhatIfPanel", "widgets"))
+__all__ += [name for name, _ in _WORKBENCH]
+
+
+def __getattr__(name: str):
+    for exported, module in _WORKBENCH:
+        if name == exported:
+            from importlib import import_module
+
+            return getattr(import_module(f"{__name__}.{module}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,211 @@
+"""The leadership report in pieces: the summary sentence, the assumptions diff, sections, HTML, CLI errors."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from funnelsim import __version__, load_scenario
+from funnelsim.cli import main
+from funnelsim.errors import FunnelsimError
+from funnelsim.experiment import RUN_COLUMNS, TABLE_COLUMNS, Comparison
+from funnelsim.report import (
+    SECTIONS,
+    assumptions_table,
+    build_report,
+    change_phrase,
+    notebook_to_html,
+    render_report,
+    summary_sentences,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return load_scenario(SCENARIOS / "baseline.yaml")
+
+
+def _row(kpi: str, base: float, diff: float, low: float, high: float, verdict: str = "B wins") -> dict:
+    rel = (lambda x: x / base) if base else (lambda x: math.nan)
+    return {"variant": "variant", "kpi": kpi, "label": kpi, "unit": "", "mean_baseline": base,
+            "mean_variant": base + diff, "diff": diff, "ci_low": low, "ci_high": high, "rel_change": rel(diff),
+            "rel_ci_low": rel(low), "rel_ci_high": rel(high), "p_value": 0.01, "p_adjusted": 0.01, "min_effect": 0.0,
+            "verdict": verdict}
+
+
+def _comparison(baseline, variant, won, revenue, cost) -> Comparison:
+    table = pd.DataFrame([_row("won_deals", 100.0, *won), _row("revenue_per_month", 500_000.0, *revenue),
+                          _row("total_cost", 4_000_000.0, *cost)], columns=list(TABLE_COLUMNS))
+    runs = pd.DataFrame([{"scenario": "baseline", "scenario_hash": baseline.hash, "replication": 0, "seed": 1,
+                          "kpi": "won_deals", "value": 100.0}], columns=list(RUN_COLUMNS))
+    return Comparison(baseline=baseline, variants=[variant], runs=runs, table=table, replications=20,
+                      seeds=list(range(20)), method="paired-t", precision=None, precision_reached=None)
+
+
+def test_summary_sentence_with_a_clear_win_at_no_extra_cost(baseline) -> None:
+    variant = load_scenario(SCENARIOS / "five_minute_sla.yaml").model_copy(update={"name": "variant"})
+    c = _comparison(baseline, variant, (18.0, 11.0, 25.0), (60_000.0, 40_000.0, 80_000.0), (0.0, 0.0, 0.0))
+    assert summary_sentences(c, baseline, [variant]) == [
+        "Following up within 5 minutes instead of 1 hour raises won deals by 18% (95% CI 11–25%) and revenue by "
+        "$60k a month (95% CI $40k–$80k), at no extra cost."]
+
+
+def test_summary_sentence_is_honest_when_the_intervals_span_zero(baseline) -> None:
+    variant = load_scenario(SCENARIOS / "five_minute_sla.yaml").model_copy(update={"name": "variant"})
+    c = _comparison(baseline, variant, (3.0, -4.0, 10.0), (5_000.0, -8_000.0, 18_000.0), (0.0, 0.0, 0.0))
+    (sentence,) = summary_sentences(c, baseline, [variant])
+    assert sentence == ("Following up within 5 minutes instead of 1 hour makes no clear difference yet: won deals "
+                        "+3.0% (95% CI −4.0% to +10%) and revenue +$5.0k a month (95% CI −$8.0k to +$18k) — both "
+                        "ranges include no change — at no extra cost.")
+    assert "raises" not in sentence and "lowers" not in sentence
+
+
+def test_summary_sentence_with_more_cost_and_mixed_evidence(baseline) -> None:
+    variant = load_scenario(SCENARIOS / "more_reps.yaml").model_copy(update={"name": "variant"})
+    # two more reps at $9,000 a month over 12 months: $216,000 of cost, $18k a month
+    c = _comparison(baseline, variant, (10.0, 5.0, 15.0), (20_000.0, -5_000.0, 45_000.0),
+                    (216_000.0, 216_000.0, 216_000.0))
+    (sentence,) = summary_sentences(c, baseline, [variant])
+    assert sentence == ("Hiring 2 reps (10 instead of 8) raises won deals by 10% (95% CI 5.0–15%), while the effect "
+                        "on revenue is not clear (revenue +$20k a month (95% CI −$5.0k to +$45k), a range that "
+                        "includes no change), for $18k a month more in rep and lead cost.")
+
+
+def test_summary_sentence_when_the_variant_loses(baseline) -> None:
+    variant = load_scenario(SCENARIOS / "daily_crm_pull.yaml").model_copy(update={"name": "variant"})
+    c = _comparison(baseline, variant, (-12.0, -16.0, -8.0), (-50_000.0, -70_000.0, -30_000.0), (0.0, 0.0, 0.0))
+    (sentence,) = summary_sentences(c, baseline, [variant])
+    assert sentence.startswith("Routing leads in daily batches instead of as they arrive lowers won deals by 12% "
+                               "(95% CI 8.0–16%) and revenue by $50k a month (95% CI $30k–$70k)")
+
+
+@pytest.mark.parametrize("name, phrase", [
+    ("five_minute_sla", "Following up within 5 minutes instead of 1 hour"),
+    ("more_reps", "Hiring 2 reps (10 instead of 8)"),
+    ("no_lead_cap", "Removing the cap of 500 open leads per rep"),
+    ("daily_crm_pull", "Routing leads in daily batches instead of as they arrive"),
+    ("hot_lead_alerts", "Alerting sales the moment a nurtured lead clicks (hot-lead alerts)"),
+    ("no_show_reschedule", "Reaching out up to 3 times after a demo no-show instead of 1"),
+    ("score_first_queue", "Working the queue highest score first instead of newest first"),
+    ("lead_cap_500", "Running the same settings again"),  # the baseline's own policy, stated explicitly
+])
+def test_change_phrase_of_each_bundled_lever(baseline, name: str, phrase: str) -> None:
+    assert change_phrase(baseline, load_scenario(SCENARIOS / f"{name}.yaml")) == phrase
+
+
+def test_change_phrase_of_several_and_generic_changes(baseline) -> None:
+    two = baseline.with_overrides(["follow_up.attempt_offsets=[0, 60]", "sources.0.cost_per_lead=99"])
+    assert change_phrase(baseline, two) == ("Changing sources: web form: cost per lead from 120 to 99 and calling "
+                                            "each lead up to 2 times instead of 6")
+    many = baseline.with_overrides(["team.reps=7", "routing.at_cap=discard", "sla.first_touch_minutes=1440"])
+    assert change_phrase(baseline, many) == "Changing 3 settings (see Assumptions)"
+
+
+def test_assumptions_table_lists_only_the_differences(baseline) -> None:
+    no_cap, more = load_scenario(SCENARIOS / "no_lead_cap.yaml"), load_scenario(SCENARIOS / "more_reps.yaml")
+    table = assumptions_table([baseline, no_cap, more])
+    assert list(table.columns) == ["field", "setting", "baseline", "no_lead_cap", "more_reps"]
+    assert table["field"].tolist() == ["months", "routing.lead_cap", "team.reps"]
+    assert table.set_index("field").loc["routing.lead_cap"].tolist() == ["Lead cap per rep", "500", "no cap", "500"]
+    assert table.set_index("field").loc["team.reps", "more_reps"] == "10"
+    cadence = assumptions_table([baseline, baseline.with_overrides(["follow_up.attempt_offsets=[0, 60]"])])
+    row = cadence.set_index("field").loc["follow_up.attempt_offsets"]
+    assert row["baseline"] == "6 calls, at 0, 30 minutes, 1 day, 2 days, 4 days, 6 days"
+    assert row["baseline (1)"] == "2 calls, at 0, 1 hour"
+
+
+@pytest.fixture(scope="module")
+def tiny_report():
+    return build_report(SCENARIOS / "baseline.yaml", [SCENARIOS / "more_reps.yaml"], replications=2, months=0.25,
+                        executor="serial")
+
+
+def test_report_sections_have_stable_headings_and_charts(tiny_report) -> None:
+    page = tiny_report.to_html()
+    assert re.findall(r'<h2 id="(\w+)">([^<]+)</h2>', page) == list(SECTIONS)
+    assert [h for _, h in SECTIONS] == ["Summary", "Verdict", "The funnel, side by side", "Where leads leak and why",
+                                        "Speed-to-lead", "Revenue and cost per acquisition", "Assumptions",
+                                        "Provenance"]
+    for key in ("verdict", "funnel", "leaks", "speed", "money"):
+        assert tiny_report.section(key).count('src="data:image/png;base64,') == 1, key
+    assert tiny_report.title == "more_reps vs baseline"
+    summary = tiny_report.section("summary")
+    assert "Hiring 2 reps (10 instead of 8)" in summary and "Verdict on won deals for more_reps" in summary
+    assert "2 paired replications of 0.25 months of leads" in summary
+    with pytest.raises(KeyError):
+        tiny_report.section("appendix")
+
+
+def test_report_provenance_and_assumptions(tiny_report) -> None:
+    c = tiny_report.comparison
+    provenance = tiny_report.section("provenance")
+    for scenario in (tiny_report.baseline, *tiny_report.variants):
+        assert scenario.hash in provenance
+    assert all(str(s) in provenance for s in c.seeds)
+    assert f"<td class='text'>{__version__}</td>" in provenance
+    assert "scenarios/baseline.yaml" in provenance and "scenarios/more_reps.yaml" in provenance
+    assumptions = tiny_report.section("assumptions")
+    assert "<td>Sales reps</td><td>8</td><td>10</td>" in assumptions
+    assert "<td>Months of leads simulated</td><td>0.25</td><td>0.25</td>" in assumptions
+    # two more reps at $9,000 a month: $18k a month more, never "at no extra cost"
+    summary = tiny_report.section("summary")
+    assert "for $18k a month more in rep and lead cost." in summary and "no extra cost" not in summary
+
+
+def test_notebook_to_html_hides_code_stderr_and_skipped_cells() -> None:
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    intro = new_markdown_cell("For analysts only: how to run this")
+    intro.metadata["tags"] = ["report-skip"]
+    cell = new_code_cell("secret_code_line = 42", execution_count=1)
+    cell.outputs = [new_output("stream", name="stderr", text="noisy warning"),
+                    new_output("display_data", data={"text/html": "<h2 id='x'>Shown</h2>"})]
+    nb.cells = [intro, cell, new_markdown_cell("Kept text")]
+    page = notebook_to_html(nb, "My title")
+    assert "Shown" in page and "Kept text" in page and "<title>My title</title>" in page
+    assert "secret_code_line" not in page and "noisy warning" not in page and "For analysts only" not in page
+    assert "<script src=" not in page and not re.search(r'(src|href)="(https?:)?//', page)
+
+
+def test_failing_notebook_is_one_line_and_leaves_no_file(tmp_path: Path) -> None:
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    params = new_code_cell("baseline = None")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell("raise ValueError('the model broke\\nsecond line')")]
+    notebook = tmp_path / "broken.ipynb"
+    nbformat.write(nb, str(notebook))
+    out = tmp_path / "out" / "report.html"
+    with pytest.raises(FunnelsimError) as info:
+        render_report(SCENARIOS / "baseline.yaml", [SCENARIOS / "more_reps.yaml"], out, notebook=notebook,
+                      replications=2, months=0.25, executor="serial")
+    message = str(info.value)
+    assert "\n" not in message and "ValueError: the model broke" in message and "broken.ipynb" in message
+    assert not out.exists()
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["scenarios/baseline.yaml", "scenarios/nope.yaml"], "nope.yaml: file not found"),
+    (["scenarios/baseline.yaml", "scenarios/more_reps.yaml", "--min-effect", "won_dels=3"],
+     "--min-effect: won_dels: unknown KPI (did you mean won_deals?)"),
+    (["scenarios/baseline.yaml", "scenarios/more_reps.yaml", "--min-effect", "won_deals"], "must look like KPI=VALUE"),
+    (["scenarios/baseline.yaml", "scenarios/more_reps.yaml", "--replications", "1"],
+     "--replications: must be at least 2"),
+    (["scenarios/baseline.yaml", "scenarios/more_reps.yaml", "--precision", "1.5"], "--precision:"),
+    (["scenarios/baseline.yaml", "scenarios/more_reps.yaml", "--set", "team.repz=3"], "team.repz: unknown field"),
+    (["scenarios/baseline.yaml", "scenarios/more_reps.yaml", "-o", "scenarios"], "--output: scenarios is a folder"),
+])
+def test_report_command_rejects_bad_input_in_one_line(argv: list[str], fragment: str, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["report", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("funnelsim: error: ") and fragment in err
+    assert not (ROOT / "reports" / "baseline_vs_nope.html").exists()
