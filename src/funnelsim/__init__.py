@@ -67,3 +67,15 @@ def __getattr__(name: str):
 
             return getattr(import_module(f"{__name__}.{module}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# CRM exports, calibration, lead scoring
+from .calibrate import Calibration, calibrate_file, write_calibrated  # noqa: E402
+from .crm import export_scenario, read_export, write_export  # noqa: E402
+from .scoring import ScoreModel, load_score_model, save_score_model, train_score_model  # noqa: E402
+
+__all__ += [
+    "read_export", "write_export", "export_scenario",
+    "Calibration", "calibrate_file", "write_calibrated",
+    "ScoreModel", "train_score_model", "save_score_model", "load_score_model",
+]

@@ -16,7 +16,7 @@ from .errors import FunnelsimError
 
 __all__ = ["main", "COMMANDS"]
 
-COMMANDS: tuple[str, ...] = ("run", "compare", "sweep", "staff", "export", "score", "report")
+COMMANDS: tuple[str, ...] = ("run", "compare", "sweep", "staff", "export", "calibrate", "score", "report")
 
 
 class _Parser(argparse.ArgumentParser):

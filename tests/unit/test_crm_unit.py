@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from funnelsim import InputError, load_scenario, simulate
+from funnelsim import InputError, simulate
 from funnelsim.crm import (
     COLUMNS,
     COMPANY_SIZE_NOISE,

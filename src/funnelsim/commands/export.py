@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..crm import DEFAULT_EPOCH, parse_epoch, write_export
-from ..model import simulate
+from ..crm import DEFAULT_EPOCH, export_scenario, parse_epoch
 from .common import add_scenario_options, non_negative_int, scenario_from_args
 
 __all__ = ["register", "run"]
@@ -28,8 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     start = parse_epoch(args.start)
     scenario = scenario_from_args(args.scenario, args)
-    result = simulate(scenario, args.seed, record_events=False)
-    write_export(result, args.out, start)
+    result = export_scenario(scenario, args.out, args.seed, start)
     print(f"Wrote {len(result.leads):,} leads of {scenario.name} (hash {scenario.hash}, seed {args.seed}, "
           f"{scenario.months:g} months from {start:%Y-%m-%d}) to {args.out}")
     return 0
