@@ -399,7 +399,7 @@ def read_export(path: str | Path) -> pd.DataFrame:
     """
     source = str(path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(source, None, "file not found") from None
     except IsADirectoryError:

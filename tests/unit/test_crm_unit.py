@@ -243,3 +243,9 @@ def test_unreadable_files(tmp_path):
     latin.write_bytes(",".join(COLUMNS).encode() + b"\n\xe9\xe9\n")
     assert "UTF-8" in str(_error(latin))
     assert "folder" in str(_error(tmp_path))
+
+
+def test_a_spreadsheet_byte_order_mark_is_ignored(export_csv, tmp_path):
+    bom = tmp_path / "excel.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + export_csv.read_bytes())
+    assert read_export(bom)["lead_id"].tolist() == read_export(export_csv)["lead_id"].tolist()
