@@ -122,7 +122,8 @@ _STYLE = """
 .funnelsim-report th, .funnelsim-report td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right;
   vertical-align: top; }
 .funnelsim-report th:first-child, .funnelsim-report td:first-child { text-align: left; }
-.funnelsim-report td.text, .funnelsim-report th.text { text-align: left; }
+.funnelsim-report td { white-space: nowrap; }
+.funnelsim-report td.text, .funnelsim-report th.text { text-align: left; white-space: normal; }
 .funnelsim-report .muted { color: #666; font-size: 13px; }
 .funnelsim-report .verdict-B { color: #1a7f1a; font-weight: bold; }
 .funnelsim-report .verdict-A { color: #c62828; font-weight: bold; }
