@@ -69,7 +69,6 @@ __all__ = [
     "DECAY_BINS",
 ]
 
-MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 #: bin edges (minutes from engagement to contact) of the speed-to-lead table
 DECAY_BINS = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 240.0, 480.0, 1440.0, 2880.0, 10080.0, math.inf)
 _STAGES = (("lead", "created_at"), ("mql", "mql_at"), ("contacted", "contacted_at"), ("sql", "sql_at"),
