@@ -161,7 +161,7 @@ class FunnelModel:
         self.check_period = p.sla.first_touch_minutes if check is None else check
         self.order = p.team.queue_order
         self.senior = max(1, len(self.reps) // 2)
-        self.score_split = (p.marketing.mql_threshold + 100.0) / 2.0
+        self.score_split = self._median_mql_score()
         # per-lead draws as Python lists: indexing them is much faster than numpy scalars
         pop = self.pop
         self.created = pop.created.tolist()
@@ -175,6 +175,16 @@ class FunnelModel:
         self.u_no_show = [a.tolist() for a in pop.u_no_show]
         self.u_reschedule = [a.tolist() for a in pop.u_reschedule]
         self.booking_lag = [a.tolist() for a in pop.booking_lag]
+
+    def _median_mql_score(self) -> float:
+        """score_based routing: MQLs scoring in the top half go to the first half of the team."""
+        mk = self.scenario.marketing
+        if self.model_scores is not None:
+            scores = np.asarray(self.model_scores[0])
+        else:
+            scores = 100.0 * (mk.score_fit_weight * self.pop.fit + (1 - mk.score_fit_weight) * self.pop.interest)
+        mqls = scores[(scores >= mk.mql_threshold) & (self.pop.fit >= mk.min_fit)]
+        return float(np.median(mqls)) if len(mqls) else mk.mql_threshold
 
     # ------------------------------------------------------------------ bookkeeping
 

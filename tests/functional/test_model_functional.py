@@ -207,9 +207,10 @@ def test_routing_policies_spread_the_load():
     assert len(counts) == 8 and counts.max() - counts.min() <= 1
     sb = run("baseline", 1, "months=1", "routing.policy=score_based").leads
     assigned = sb[sb["assigned_at"].notna()]
-    split = (30 + 100) / 2
-    assert (assigned.loc[assigned["score"] >= split, "rep"] < 4).all()
-    assert (assigned.loc[assigned["score"] < split, "rep"] >= 4).all()
+    senior = assigned["rep"] < 4
+    # the top half of MQL scores goes to the first half of the team
+    assert assigned.loc[senior, "score"].min() >= assigned.loc[~senior, "score"].max()
+    assert 0.3 <= senior.mean() <= 0.7
     shared = run("baseline", 1, "months=1", "routing.policy=shared_queue").leads
     assert shared.loc[shared["first_touch_at"].notna(), "rep"].nunique() == 8
 
