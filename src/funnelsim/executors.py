@@ -12,14 +12,17 @@ defined in a notebook: process-pool and Dask workers import it by name.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from .errors import InputError
+from .errors import FunnelsimError, InputError
 
 __all__ = [
     "Executor",
@@ -131,8 +134,13 @@ class PoolExecutor(Executor):
         if len(items) <= 1 or self._workers == 1:
             return SerialExecutor().map(fn, items, on_result=on_result)
         pool = self._ensure_pool()
-        futures: dict[Future, int] = {pool.submit(fn, item): index for index, item in enumerate(items)}
-        return _collect(futures, len(items), on_result)
+        try:
+            futures: dict[Future, int] = {pool.submit(fn, item): index for index, item in enumerate(items)}
+            return _collect(futures, len(items), on_result)
+        except BrokenProcessPool:
+            self.close()
+            raise FunnelsimError("a worker of the local process pool stopped unexpectedly (killed, out of memory, "
+                                 "or a script without `if __name__ == \"__main__\":`); try --workers 1") from None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -178,6 +186,7 @@ class DaskExecutor(Executor):
             if not isinstance(address, str) or not address.strip():
                 raise InputError(source, None, f"needs a scheduler address such as tcp://host:8786, got {address!r}")
             self.address = address.strip()
+            _probe(self.address, timeout, source)
             try:
                 self._client = Client(self.address, timeout=timeout, set_as_default=False)
             except Exception as exc:  # OSError, TimeoutError, ValueError for malformed addresses
@@ -218,7 +227,7 @@ class DaskExecutor(Executor):
         index = {f.key: i for i, f in enumerate(futures)}
         out: list[Any] = [None] * len(items)
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=self._client.loop):
                 i = index[future.key]
                 out[i] = future.result()
                 if on_result is not None:
@@ -232,6 +241,48 @@ class DaskExecutor(Executor):
         if self._own and self._client is not None:
             self._client.close()
             self._client = None  # type: ignore[assignment]
+
+
+def _probe(address: str, timeout: float, source: str) -> None:
+    """Ask the address who it is, with a hard deadline, before handing it to a Dask client.
+
+    A closed port fails at once; a silent host or a server that is not a Dask scheduler
+    (e.g. the dashboard port) fails after `timeout` instead of hanging. Runs in its own
+    thread so it also works where an event loop is already running (Jupyter).
+    """
+    rest = address[len("tcp://"):] if address.startswith("tcp://") else address
+    if "://" not in rest:
+        host, sep, port = rest.rpartition(":")
+        if not sep or not port.isdigit() or not host.strip("[]"):
+            raise InputError(source, None, f"{address!r} is not a scheduler address such as tcp://host:8786")
+        try:  # Dask retries a refused connection until its timeout; a plain socket says so at once
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+        except OSError as exc:
+            reason = exc.strerror or ("timed out" if isinstance(exc, TimeoutError) else type(exc).__name__)
+            raise InputError(source, None, f"cannot reach the Dask scheduler at {address} ({reason})") from None
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        job = thread.submit(asyncio.run, asyncio.wait_for(_identity(address, timeout), timeout))
+        try:
+            info = job.result()
+        except (asyncio.TimeoutError, TimeoutError):
+            raise InputError(source, None, f"cannot reach the Dask scheduler at {address}: "
+                             f"no answer within {timeout:g} s") from None
+        except Exception as exc:  # refused, unknown host, bad protocol, garbage from a non-Dask server
+            reason = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise InputError(source, None, f"cannot reach the Dask scheduler at {address} ({reason[:160]})") from None
+    if not isinstance(info, dict) or info.get("type") != "Scheduler":
+        raise InputError(source, None, f"{address} answered, but it is not a Dask scheduler")
+
+
+async def _identity(address: str, timeout: float) -> Any:
+    from distributed.comm import connect
+
+    comm = await connect(address, timeout=timeout)
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        return await comm.read()
+    finally:
+        comm.abort()
 
 
 def make_executor(kind: str | None = None, dask_address: str | None = None, workers: int | None = None) -> Executor:

@@ -211,11 +211,11 @@ def tidy_runs(scenario: str, scenario_hash: str, seeds: Sequence[int],
         kpi_col.extend(fig.keys())
         values.extend(float(v) for v in fig.values())
     return pd.DataFrame({
-        "scenario": pd.Series([scenario] * len(values), dtype=object),
-        "scenario_hash": pd.Series([scenario_hash] * len(values), dtype=object),
+        "scenario": [scenario] * len(values),
+        "scenario_hash": [scenario_hash] * len(values),
         "replication": np.asarray(rep, dtype=np.int64),
         "seed": np.asarray(seed_col, dtype=np.int64),
-        "kpi": pd.Series(kpi_col, dtype=object),
+        "kpi": kpi_col,
         "value": np.asarray(values, dtype=float),
     })
 
