@@ -1,25 +1,29 @@
 """A result store: the KPIs of every replication ever run, as Parquet files on disk.
 
 One file per replication, keyed by the scenario's content hash, the seed and the
-funnelsim version: ``ROOT/v<version>/<scenario hash>/<seed>.parquet``, with two columns
-(``kpi``, ``value``) and the key in the file's metadata. A rerun of a comparison or a
+funnelsim version: ``ROOT/v<version>-<code>/<scenario hash>/<seed>.parquet``, with two
+columns (``kpi``, ``value``) and the key in the file's metadata. ``<code>`` is a digest of
+the package's source files, so a model edited without a version bump (as happens during
+development) never reuses results of the code before the edit. A rerun of a comparison or a
 sweep reads what is there and simulates only what is missing. Files are written
 atomically (:mod:`funnelsim.atomic`): a run killed mid-write leaves at most a ``.tmp``
 file, which is never read; a file that cannot be read is treated as missing and rewritten.
 
-A new funnelsim version starts an empty folder, so results of an older model are never
-mixed with a newer one.
+A new funnelsim version (or changed code) starts an empty folder, so results of an older
+model are never mixed with a newer one.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import hashlib
+
 import pandas as pd
 
 from .atomic import write_parquet
 
-__all__ = ["ResultStore", "package_version"]
+__all__ = ["ResultStore", "package_version", "code_digest"]
 
 
 def package_version() -> str:
@@ -29,23 +33,33 @@ def package_version() -> str:
     return __version__
 
 
+def code_digest() -> str:
+    """A short digest of every Python source file of the installed package."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:10]
+
+
 def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "._-+" else "_" for c in text)
 
 
 class ResultStore:
-    """KPIs of replications keyed by (scenario hash, seed, package version)."""
+    """KPIs of replications keyed by (scenario hash, seed, package version and code digest)."""
 
-    def __init__(self, root: str | Path, version: str | None = None) -> None:
+    def __init__(self, root: str | Path, version: str | None = None, code: str | None = None) -> None:
         self.root = Path(root)
         self.version = version or package_version()
+        self.code = code or code_digest()
 
     def __repr__(self) -> str:
-        return f"ResultStore({str(self.root)!r}, version={self.version!r})"
+        return f"ResultStore({str(self.root)!r}, version={self.version!r}, code={self.code!r})"
 
     @property
     def folder(self) -> Path:
-        return self.root / f"v{_safe(self.version)}"
+        return self.root / f"v{_safe(self.version)}-{_safe(self.code)}"
 
     def path(self, scenario_hash: str, seed: int) -> Path:
         return self.folder / _safe(scenario_hash) / f"{int(seed)}.parquet"
@@ -68,7 +82,7 @@ class ResultStore:
         """Store one replication's KPIs (atomically; an existing entry is replaced)."""
         frame = pd.DataFrame({"kpi": list(kpis), "value": [float(v) for v in kpis.values()]})
         meta = {"scenario": scenario_name, "scenario_hash": scenario_hash, "seed": str(int(seed)),
-                "version": self.version}
+                "version": self.version, "code": self.code}
         return write_parquet(self.path(scenario_hash, seed), frame, meta)
 
     def keys(self) -> list[tuple[str, int]]:

@@ -47,6 +47,15 @@ def _error(capsys, argv: list[str]) -> str:
     return lines[0]
 
 
+@pytest.mark.parametrize("command", ["compare", "sweep", "staff"])
+def test_help(command: str, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"usage: funnelsim {command}" in out and "%%" not in out and "--dask ADDRESS" in out
+
+
 def test_compare_json(scenarios_dir: Path, capsys, tmp_path: Path) -> None:
     argv = ["compare", *_scenarios(scenarios_dir), "--months", "0.5", "--replications", "3", "--seed", "4",
             "--workers", "1", "--min-effect", "won_deals=2", "--json", "--quiet"]

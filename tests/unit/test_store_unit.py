@@ -6,14 +6,15 @@ import math
 from pathlib import Path
 
 from funnelsim import __version__
-from funnelsim.store import ResultStore, package_version
+from funnelsim.store import ResultStore, code_digest, package_version
 
 
 def test_round_trip_keeps_order_and_nan(tmp_path: Path) -> None:
     store = ResultStore(tmp_path)
     figures = {"won_deals": 12.0, "cost_per_acquisition": math.nan, "leads": 4000.0}
     path = store.put("abc123", 42, figures, "baseline")
-    assert path == tmp_path / f"v{__version__}" / "abc123" / "42.parquet"
+    assert path == tmp_path / f"v{__version__}-{code_digest()}" / "abc123" / "42.parquet"
+    assert store.folder == path.parent.parent
     got = store.get("abc123", 42)
     assert list(got) == list(figures)
     assert got["won_deals"] == 12.0 and math.isnan(got["cost_per_acquisition"])
@@ -29,6 +30,9 @@ def test_missing_entries_and_other_versions_are_absent(tmp_path: Path) -> None:
     assert new.get("abc123", 1) is None
     assert old.get("abc123", 1) == {"won_deals": 1.0}
     assert new.get("nope", 1) is None
+    edited = ResultStore(tmp_path, code="0123456789")  # same version, other code: nothing reused
+    new.put("abc123", 1, {"won_deals": 2.0})
+    assert edited.get("abc123", 1) is None and new.get("abc123", 1) == {"won_deals": 2.0}
 
 
 def test_damaged_file_is_not_trusted(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def store_from_args(args: argparse.Namespace) -> ResultStore | None:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="compare a baseline with variants (common random numbers, CIs, verdicts)",
                        description="Run the baseline (A) and every variant (B) on the same seeds and report, per "
-                                   "KPI, the means, the paired difference B - A with its 95%% confidence interval, "
+                                   "KPI, the means, the paired difference B - A with its 95% confidence interval, "
                                    "the relative change and a verdict.")
     p.add_argument("baseline", help="baseline scenario YAML (A)")
     p.add_argument("variants", nargs="+", metavar="variant", help="variant scenario YAML (B); several are each "

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "--target 'P(won_deals_per_month >= 25) >= 0.9'. Conditions may be joined "
                                    "by 'and'. The search assumes more reps never hurt the target.")
     p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--target", required=True, help=TARGET_HELP)
+    p.add_argument("--target", required=True, help=TARGET_HELP.replace("%", "%%"))
     p.add_argument("--min-reps", type=_positive_int, default=1, help="smallest team to consider (default 1)")
     p.add_argument("--max-reps", type=_positive_int, default=None,
                    help="largest team to consider (default twice the scenario's reps, at least reps + 10)")

@@ -22,9 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="run a sweep (full factorial or Latin hypercube) declared in YAML",
                        description="Run every point of a sweep file (see scenarios/sweeps/) on the same seeds and "
                                    "write runs.parquet (one row per point x replication x KPI), summary.parquet "
-                                   "and summary.csv (mean and 95%% CI per point x KPI).")
+                                   "and summary.csv (mean and 95% CI per point x KPI).")
     p.add_argument("sweep", help="sweep YAML file")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default results/sweeps/<name>)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default results/sweeps/<name>)")
     p.add_argument("--json", action="store_true", help="print the run facts and the summary as JSON")
     add_execution_options(p)
     p.set_defaults(handler=run)
