@@ -185,6 +185,8 @@ def test_staff_json_and_text(scenarios_dir: Path, capsys) -> None:
     (["--target", "P(won_deals >= 3) >= 2"], "between 0 and 1"),
     (["--target", "sla >= 0.9"], "--target: sla: unknown KPI"),
     (["--target", "sla_compliance >= 0.9", "--vary", "routing.lead_cap"], "--vary"),
+    (["--target", "sla_compliance >= 0.9", "--vary", "routing.lead_cap=300,many"], "--vary: routing.lead_cap:"),
+    (["--target", "sla_compliance >= 0.9", "--vary", "team.reps=3,4"], "--vary: team.reps: the search itself"),
     (["--target", "sla_compliance >= 0.9", "--min-reps", "5", "--max-reps", "3"], "--max-reps"),
 ])
 def test_staff_bad_input_is_one_line(scenarios_dir: Path, capsys, extra: list[str], expected: str) -> None:

@@ -58,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
     target = parse_target(args.target, "--target")
     scenario = scenario_from_args(args.scenario, args)
     vary = _vary(args.vary)
+    for name, values in vary.items():
+        if name == "team.reps":
+            raise InputError("--vary", name, "the search itself varies the number of reps")
+        for value in values:
+            scenario.with_overrides({name: value}, source="--vary")
     if args.max_reps is not None and args.max_reps < args.min_reps:
         raise InputError("--max-reps", None, f"must be at least --min-reps ({args.min_reps})")
     with executor_from_args(args) as executor:
