@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .scenario import MINUTES_PER_DAY, WEEKDAYS, Team
 
 __all__ = ["BusinessCalendar"]
@@ -70,3 +72,24 @@ class BusinessCalendar:
             if hi > lo:
                 total += hi - lo
         return total
+
+    def duty_before(self, t: np.ndarray) -> np.ndarray:
+        """On-duty minutes of one rep in [0, t), vectorised; NaN stays NaN."""
+        t = np.asarray(t, dtype=float)
+        if self.around_the_clock:
+            return t.copy()
+        weeks = np.floor(t / (7 * MINUTES_PER_DAY))
+        offset = t - weeks * 7 * MINUTES_PER_DAY
+        day = np.floor(offset / MINUTES_PER_DAY)
+        tod = offset - day * MINUTES_PER_DAY
+        shift = self.end - self.start
+        working = np.array([d in self.days for d in range(7)], dtype=float)
+        before_day = np.concatenate([[0.0], np.cumsum(working)])  # working days before weekday d
+        safe_day = np.nan_to_num(day, nan=0.0).astype(int).clip(0, 6)
+        partial = np.clip(tod - self.start, 0.0, shift) * working[safe_day]
+        out = weeks * self.minutes_per_week + before_day[safe_day] * shift + partial
+        return np.where(np.isnan(t), np.nan, out)
+
+    def duty_between(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """On-duty minutes in [start, end): how long an SLA clock that runs in business hours ran."""
+        return self.duty_before(end) - self.duty_before(start)

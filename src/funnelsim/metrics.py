@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .calendar import BusinessCalendar
 from .scenario import MINUTES_PER_DAY
 
 if TYPE_CHECKING:
     from .model import SimulationResult
 
-__all__ = ["kpis", "funnel_table", "leak_table", "KPI_INFO", "FUNNEL_STAGES"]
+__all__ = ["kpis", "funnel_table", "leak_table", "sla_minutes", "kpi_label", "KPI_INFO", "FUNNEL_STAGES"]
 
 #: (stage, column that is set once the lead reached it)
 FUNNEL_STAGES = (
@@ -102,6 +103,14 @@ def leak_table(result: "SimulationResult") -> pd.DataFrame:
     return table
 
 
+def sla_minutes(result: "SimulationResult", start: pd.Series, end: pd.Series) -> np.ndarray:
+    """Minutes between two times on the scenario's SLA clock (business hours or calendar)."""
+    start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
+    if result.scenario.sla.clock == "calendar":
+        return end - start
+    return BusinessCalendar(result.scenario.team).duty_between(start, end)
+
+
 def kpis(result: "SimulationResult") -> dict[str, float]:
     """Every KPI of one replication, as a flat dict of floats."""
     sc = result.scenario
@@ -133,12 +142,15 @@ def kpis(result: "SimulationResult") -> dict[str, float]:
         out["speed_to_lead_p90"] = float(np.quantile(touched, 0.9))
     else:
         out["speed_to_lead_mean"] = out["speed_to_lead_median"] = out["speed_to_lead_p90"] = math.nan
-    # the SLA clock starts when sales receives the lead (hand-off), speed-to-lead when the lead engaged
-    waited = mql["time_to_first_touch"].dropna().to_numpy()
-    within = int((waited <= sla).sum())
+    # the SLA clock starts when sales receives the lead (hand-off), speed-to-lead when the lead engaged;
+    # it runs in business hours unless the scenario says calendar time
+    waited = sla_minutes(result, mql["mql_at"], mql["first_touch_at"])
+    waited = waited[~np.isnan(waited)]
+    within = int((waited <= sla + 1e-9).sum())
     out["share_within_sla"] = _share(within, len(waited))
     out["sla_compliance"] = _share(within, len(mql))
-    assigned_in = ((mql["assigned_at"] - mql["mql_at"]) <= sc.sla.assign_within_minutes).sum()
+    to_assign = sla_minutes(result, mql["mql_at"], mql["assigned_at"])
+    assigned_in = (to_assign <= sc.sla.assign_within_minutes + 1e-9).sum()
     out["assignment_sla_compliance"] = _share(assigned_in, len(mql))
     contacted_week1 = (mql["contacted_at"] - mql["mql_at"]) <= 7 * MINUTES_PER_DAY
     enough = contacted_week1 | (mql["attempts_week1"] >= sc.sla.min_attempts_first_week)

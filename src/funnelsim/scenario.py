@@ -243,12 +243,17 @@ class Team(_Model):
 
 
 class SLA(_Model):
-    """The sales & marketing agreement: how many MQLs, how fast assigned, touched, how often called."""
+    """The sales & marketing agreement: how many MQLs, how fast assigned, touched, how often called.
+
+    SLA clocks run in the team's business hours (a lead arriving at night is on time if
+    touched within the first hour of the next shift) unless ``clock: calendar``.
+    """
 
     mqls_per_month: NonNegative = 600.0
     assign_within_minutes: Duration = 60.0
     first_touch_minutes: Duration = 60.0
     min_attempts_first_week: Annotated[int, Field(ge=0, le=100)] = 6
+    clock: Literal["business_hours", "calendar"] = "business_hours"
 
 
 class FollowUp(_Model):

@@ -256,3 +256,17 @@ def test_baseline_lands_near_one_percent_lead_to_won():
     k = run("baseline", 11, "months=12").kpis()
     assert 0.005 <= k["lead_to_won"] <= 0.012
     assert 0.3 <= k["rep_utilisation"] <= 0.9
+
+
+def test_sla_clock_business_hours_vs_calendar():
+    business = run("baseline", 1, "months=2").kpis()
+    calendar = run("baseline", 1, "months=2", "sla.clock=calendar").kpis()
+    # a lead that arrives at night and is called in the first hour of the shift is on time in
+    # business hours, late in calendar time: the business-hours clock can only be kinder
+    assert business["sla_compliance"] > calendar["sla_compliance"]
+    assert business["speed_to_lead_median"] == calendar["speed_to_lead_median"]  # speed is physical time
+
+
+def test_enough_reps_with_a_short_inbox_check_meet_a_95_percent_sla():
+    k = run("baseline", 1, "months=1", "team.reps=16", "team.new_lead_check_minutes=15").kpis()
+    assert k["sla_compliance"] >= 0.95

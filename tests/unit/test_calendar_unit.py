@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from funnelsim.calendar import BusinessCalendar
@@ -148,3 +149,22 @@ def test_weekend_only_night_shift() -> None:
     assert cal.next_start(at(MON, 0, week=1)) == at(SAT, 20, week=1)
     assert cal.duty_minutes(WEEK) == 2 * 240
     assert cal.next_check(at(SAT, 23, 30), 60) == at(SUN, 20)
+
+
+@pytest.mark.parametrize("hours,days", [
+    ("09:00-17:00", ["mon", "tue", "wed", "thu", "fri"]),
+    ("00:00-24:00", ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+    ("18:00-23:30", ["wed", "sat", "sun"]),
+])
+def test_vectorised_duty_before_equals_the_day_by_day_count(hours, days):
+    from funnelsim.calendar import BusinessCalendar
+    from funnelsim.scenario import Team
+
+    cal = BusinessCalendar(Team(working_hours=hours, working_days=days))
+    times = np.random.default_rng(0).uniform(0, 60 * 1440, 300)
+    expected = np.array([cal.duty_minutes(t) for t in times])
+    assert np.array_equal(cal.duty_before(times), expected)
+    assert np.isnan(cal.duty_before(np.array([np.nan]))[0])
+    # a night: from Monday 17:00 to Tuesday 09:30 is half an hour of business time on 9-17 weekdays
+    if hours == "09:00-17:00":
+        assert cal.duty_between(np.array([17 * 60.0]), np.array([1440 + 9.5 * 60]))[0] == 30.0
