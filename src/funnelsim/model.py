@@ -158,7 +158,7 @@ class FunnelModel:
         self.ageing = None if p.follow_up.ageing_days is None else p.follow_up.ageing_days * MINUTES_PER_DAY
         self.cap = p.routing.lead_cap if p.routing.lead_cap is not None else math.inf
         check = p.team.new_lead_check_minutes
-        self.check_period = p.sla.first_touch_minutes if check is None else check
+        self.check_period = p.sla.first_touch_minutes / 2.0 if check is None else check
         self.order = p.team.queue_order
         self.senior = max(1, len(self.reps) // 2)
         self.score_split = self._median_mql_score()
