@@ -70,6 +70,20 @@ def main() -> None:
           f"{events / bare_cpu:>11,.0f}")
     print(f"funnelsim costs {cpu / bare_cpu:.1f}x a bare SimPy loop of the same number of events")
 
+    from funnelsim.widgets import WhatIfPanel
+
+    panel = WhatIfPanel(BASELINE)
+    updates = []
+    for reps in (6, 10, 4, 8, 12):
+        cpu_before = time.process_time()
+        panel.reps.value = reps
+        updates.append((time.process_time() - cpu_before, panel.last_seconds))
+    updates.sort()
+    median_cpu, median_wall = updates[len(updates) // 2]
+    print(f"\nWhat-if panel update ({panel.replications} replications x {panel.months:g} month, "
+          f"simulate + redraw), median of {len(updates)}: {median_cpu:.2f} cpu s, {median_wall:.2f} wall s "
+          f"(target < 2 s)")
+
     print("\nScaling with simulated time")
     print(f"{'years':>6}{'leads':>10}{'events':>11}{'cpu s':>8}{'cpu s / year':>14}")
     for years in args.years:
