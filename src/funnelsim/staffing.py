@@ -219,7 +219,6 @@ def staff(scenario: Scenario, target: str | Target, *, min_reps: int = 1, max_re
     scenario.with_overrides({"team.reps": top}, source="max_reps")
     seeds = replication_seeds(seed, replications)
     combos = [dict(zip(fields, values)) for values in itertools.product(*fields.values())] or [{}]
-    kpi_names = list(dict.fromkeys(c.kpi for c in goal.conditions))
     evaluations: list[dict[str, Any]] = []
     run_frames: list[pd.DataFrame] = []
     summary: list[dict[str, Any]] = []

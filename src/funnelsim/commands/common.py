@@ -8,10 +8,20 @@ import math
 import sys
 from typing import Any
 
+import yaml
+
 from ..errors import InputError
 from ..scenario import Scenario, load_scenario
 
-__all__ = ["add_scenario_options", "scenario_from_args", "print_json", "non_negative_int"]
+__all__ = [
+    "add_scenario_options",
+    "scenario_from_args",
+    "print_json",
+    "non_negative_int",
+    "positive_float",
+    "require_columns",
+    "parse_min_effects",
+]
 
 
 def non_negative_int(text: str) -> int:
@@ -69,3 +79,23 @@ def require_columns(frame, columns: list[str], source: str) -> None:
     if missing:
         raise InputError(source, missing[0], f"missing column (also missing: {missing[1:]})" if len(missing) > 1
                          else "missing column")
+
+
+def parse_min_effects(items: list[str]) -> dict[str, float]:
+    """``["won_deals=5", "revenue=1e5"]`` -> ``{"won_deals": 5.0, "revenue": 100000.0}`` (KPI names checked)."""
+    from ..experiment import check_kpi
+
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError("--min-effect", None, f"{item!r} must look like KPI=VALUE, e.g. won_deals=5")
+        name = check_kpi(name.strip(), "--min-effect")
+        try:
+            value = float(yaml.safe_load(raw)) if raw.strip() else math.nan
+        except (TypeError, ValueError, yaml.YAMLError):
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise InputError("--min-effect", name, f"{raw!r} must be a number, zero or more, in the KPI's unit")
+        out[name] = value
+    return out

@@ -10,14 +10,13 @@ import argparse
 import math
 from pathlib import Path
 
-import yaml
 
 from ..errors import InputError
 from ..executors import DASK_ADDRESS_ENV, Executor, make_executor
-from ..experiment import HEADLINE_KPIS, METHODS, Comparison, check_kpi, compare
+from ..experiment import METHODS, Comparison, check_kpi, compare
 from ..report_text import format_value
 from ..store import ResultStore
-from .common import add_scenario_options, non_negative_int, positive_float, print_json, scenario_from_args
+from .common import add_scenario_options, parse_min_effects, non_negative_int, positive_float, print_json, scenario_from_args
 
 __all__ = ["register", "run", "add_execution_options", "executor_from_args", "store_from_args", "format_diff",
            "DEFAULT_STORE"]
@@ -83,25 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def _min_effects(items: list[str]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        if not sep or not name.strip():
-            raise InputError("--min-effect", None, f"{item!r} must look like KPI=VALUE, e.g. won_deals=5")
-        name = check_kpi(name.strip(), "--min-effect")
-        try:
-            value = float(yaml.safe_load(raw)) if raw.strip() else math.nan
-        except (TypeError, ValueError, yaml.YAMLError):
-            value = math.nan
-        if not math.isfinite(value) or value < 0:
-            raise InputError("--min-effect", name, f"{raw!r} must be a number, zero or more, in the KPI's unit")
-        out[name] = value
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
-    effects = _min_effects(args.min_effect)
+    effects = parse_min_effects(args.min_effect)
     precision_kpis = [check_kpi(k, "--precision-kpi") for k in args.precision_kpi] if args.precision_kpi else None
     if args.precision is not None and args.precision >= 1:
         raise InputError("--precision", None, f"{args.precision:g} must be below 1 (a share such as 0.05)")

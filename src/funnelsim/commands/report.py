@@ -7,18 +7,16 @@ one self-contained HTML file (code hidden, charts embedded), written atomically.
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 from pathlib import Path
 
 from ..errors import InputError
-from ..experiment import check_kpi
 from ..scenario import load_scenario
-from .common import add_scenario_options, non_negative_int, positive_float
+from .common import add_scenario_options, parse_min_effects, non_negative_int, positive_float
 from .compare import add_execution_options
 
-__all__ = ["register", "run", "parse_min_effects", "default_output"]
+__all__ = ["register", "run", "default_output"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,24 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=non_negative_int, default=3600,
                    help="seconds a notebook cell may run (0: no limit)")
     p.set_defaults(handler=run)
-
-
-def parse_min_effects(items: list[str]) -> dict[str, float]:
-    """``["won_deals=5", "revenue=1e5"]`` -> ``{"won_deals": 5.0, "revenue": 100000.0}`` (KPI names checked)."""
-    effects: dict[str, float] = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        if not sep or not name.strip():
-            raise InputError("--min-effect", None, f"{item!r} must look like KPI=VALUE, e.g. won_deals=5")
-        name = check_kpi(name.strip(), "--min-effect")
-        try:
-            value = float(raw)
-        except ValueError:
-            raise InputError("--min-effect", name, f"{raw!r} is not a number") from None
-        if not math.isfinite(value) or value < 0:
-            raise InputError("--min-effect", name, f"must be zero or more, got {raw!r}")
-        effects[name] = value
-    return effects
 
 
 def default_output(baseline: str, variants: list[str]) -> Path:
