@@ -24,18 +24,9 @@ from pathlib import Path
 from funnelsim import __version__, load_scenario, simulate
 from funnelsim.calibrate import calibrate, write_calibrated
 from funnelsim.crm import read_export, write_export
+from timing import timed  # benchmarks/timing.py
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
-
-
-def timed(fn, repeat: int):
-    best_cpu, best_wall, out = float("inf"), float("inf"), None
-    for _ in range(repeat):
-        cpu, wall = time.process_time(), time.perf_counter()
-        out = fn()
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-        best_wall = min(best_wall, time.perf_counter() - wall)
-    return best_cpu, best_wall, out
 
 
 def command(export: Path, out: Path) -> float:

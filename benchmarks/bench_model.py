@@ -20,18 +20,9 @@ import simpy
 
 from funnelsim import __version__, load_scenario
 from funnelsim.model import FunnelModel
+from timing import timed  # benchmarks/timing.py
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
-
-
-def timed(fn, repeat: int):
-    best_cpu, best_wall, out = float("inf"), float("inf"), None
-    for _ in range(repeat):
-        cpu, wall = time.process_time(), time.perf_counter()
-        out = fn()
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-        best_wall = min(best_wall, time.perf_counter() - wall)
-    return best_cpu, best_wall, out
 
 
 def run_model(years: float, seed: int = 1):
