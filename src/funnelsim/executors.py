@@ -30,6 +30,7 @@ __all__ = [
     "PoolExecutor",
     "DaskExecutor",
     "make_executor",
+    "owned_executor",
     "available_cores",
     "DASK_ADDRESS_ENV",
     "EXECUTOR_KINDS",
@@ -303,3 +304,21 @@ def make_executor(kind: str | None = None, dask_address: str | None = None, work
     if kind == "serial" or (kind is None and workers == 1):
         return SerialExecutor()
     return PoolExecutor(workers)
+
+
+class owned_executor:  # noqa: N801 - used like a function in `with` statements
+    """An executor given by the caller (left open) or a default one made here (closed on exit)."""
+
+    def __init__(self, executor: Executor | None) -> None:
+        self.given = executor
+        self.made: Executor | None = None
+
+    def __enter__(self) -> Executor:
+        if self.given is not None:
+            return self.given
+        self.made = make_executor()
+        return self.made
+
+    def __exit__(self, *exc: object) -> None:
+        if self.made is not None:
+            self.made.close()

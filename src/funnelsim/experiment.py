@@ -38,7 +38,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .errors import InputError
-from .executors import Executor, make_executor
+from .executors import Executor, owned_executor
 from .metrics import KPI_INFO, kpi_label, kpis
 from .model import LEAK_REASONS, simulate
 from .scenario import Scenario
@@ -143,24 +143,6 @@ class RunCounts:
         return RunCounts(self.computed + other.computed, self.reused + other.reused)
 
 
-class _Owned:
-    """An executor given by the caller (left open) or made here (closed on exit)."""
-
-    def __init__(self, executor: Executor | None) -> None:
-        self.given = executor
-        self.made: Executor | None = None
-
-    def __enter__(self) -> Executor:
-        if self.given is not None:
-            return self.given
-        self.made = make_executor()
-        return self.made
-
-    def __exit__(self, *exc: object) -> None:
-        if self.made is not None:
-            self.made.close()
-
-
 def simulate_many(jobs: Sequence[tuple[Scenario, int]], *, executor: Executor | None = None,
                   store: ResultStore | None = None, progress: bool = False,
                   desc: str = "replications") -> tuple[list[dict[str, float]], RunCounts]:
@@ -195,7 +177,7 @@ def simulate_many(jobs: Sequence[tuple[Scenario, int]], *, executor: Executor | 
             bar.update(1)
 
         if tasks:
-            with _Owned(executor) as ex:
+            with owned_executor(executor) as ex:
                 computed = ex.map(run_task, tasks, on_result=on_result)
             results.update(zip(missing, computed))
     return [results[key] for key in keys], RunCounts(len(missing), len(unique) - len(missing))
@@ -486,7 +468,7 @@ def compare(baseline: Scenario, variants: Scenario | list[Scenario], *, replicat
     figures: list[list[dict[str, float]]] = [[] for _ in scenarios]
     counts = RunCounts()
     reached: bool | None = None
-    with _Owned(executor) as ex:
+    with owned_executor(executor) as ex:
         while True:
             seeds = replication_seeds(seed, n)
             done = len(figures[0])

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from . import __version__
 from .atomic import write_text
 from .errors import FunnelsimError, InputError
-from .executors import Executor, make_executor
+from .executors import Executor, make_executor, owned_executor
 from .experiment import Comparison, check_kpi, compare
 from .metrics import KPI_INFO, kpi_label
 from .model import simulate
@@ -834,7 +834,7 @@ def build_sweep_study(sweep: str | Path | Sweep, *, replications: int | None = N
         else executor
     stored = ResultStore(store) if isinstance(store, (str, Path)) else store
     try:
-        with _Borrowed(runner) as ex:
+        with owned_executor(runner) as ex:
             runs = run_sweep(plan, executor=ex, store=stored, progress=progress)
             staffing = None
             if goal is not None:
@@ -848,27 +848,6 @@ def build_sweep_study(sweep: str | Path | Sweep, *, replications: int | None = N
         if own and runner is not None:
             runner.close()
     return SweepStudy(sweep=plan, runs=runs, summary=summarize_sweep(runs), kpis=chosen, staffing=staffing)
-
-
-class _Borrowed:
-    """Use the given executor, or open a default one for the duration (closed afterwards)."""
-
-    def __init__(self, executor: Executor | None) -> None:
-        self.given = executor
-        self.opened: Executor | None = None
-
-    def __enter__(self) -> Executor:
-        if self.given is not None:
-            return self.given
-        self.opened = make_executor()
-        return self.opened
-
-    def __exit__(self, *exc: object) -> None:
-        if self.opened is not None:
-            self.opened.close()
-
-
-# --------------------------------------------------------------------------- building and rendering
 
 
 def build_report(baseline: str | Path | Scenario, variants: Sequence[str | Path | Scenario], *,

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .executors import Executor
-from .experiment import _Owned, check_kpi, replication_seeds, simulate_many, tidy_runs
+from .executors import Executor, owned_executor
+from .experiment import check_kpi, replication_seeds, simulate_many, tidy_runs
 from .scenario import Scenario
 from .store import ResultStore
 
@@ -224,7 +224,7 @@ def staff(scenario: Scenario, target: str | Target, *, min_reps: int = 1, max_re
     summary: list[dict[str, Any]] = []
     computed = reused = 0
 
-    with _Owned(executor) as ex:
+    with owned_executor(executor) as ex:
         for combo in combos:
             seen: dict[int, bool] = {}
 
