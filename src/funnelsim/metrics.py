@@ -14,23 +14,13 @@ import numpy as np
 import pandas as pd
 
 from .calendar import BusinessCalendar
-from .scenario import MINUTES_PER_DAY
+from .units import MINUTES_PER_DAY
+from .vocabulary import FUNNEL_STAGES, LEAK_REASONS
 
 if TYPE_CHECKING:
     from .model import SimulationResult
 
 __all__ = ["kpis", "funnel_table", "leak_table", "sla_minutes", "kpi_label", "KPI_INFO", "FUNNEL_STAGES"]
-
-#: (stage, column that is set once the lead reached it)
-FUNNEL_STAGES = (
-    ("lead", "created_at"),
-    ("mql", "mql_at"),
-    ("contacted", "contacted_at"),
-    ("sql", "sql_at"),
-    ("demo_held", "demo_held_at"),
-    ("opportunity", "opportunity_at"),
-    ("won", "won_at"),
-)
 
 #: name -> (label, unit, direction: +1 higher is better, -1 lower is better, 0 neutral)
 KPI_INFO: dict[str, tuple[str, str, int]] = {
@@ -173,8 +163,6 @@ def kpis(result: "SimulationResult") -> dict[str, float]:
     out["cost_per_acquisition"] = _share(out["total_cost"], out["won_deals"])
 
     counts = leads["outcome"].value_counts()
-    from .model import LEAK_REASONS
-
     for reason in (*LEAK_REASONS, "open"):
         out[f"leak_{reason}"] = float(counts.get(reason, 0))
     return out

@@ -24,24 +24,13 @@ from .calendar import BusinessCalendar
 from .curves import decay_curve
 from .leads import LeadPopulation, generate_leads
 from .rng import Streams
-from .scenario import MINUTES_PER_DAY, Scenario
+from .scenario import Scenario
+from .units import MINUTES_PER_DAY
+from .vocabulary import LEAK_REASONS, OUTCOMES
 
 __all__ = ["FunnelModel", "SimulationResult", "simulate", "OUTCOMES", "LEAK_REASONS"]
 
 WEEK = 7 * MINUTES_PER_DAY
-#: every outcome a lead can end in; all but "won" are leaks, "open" only if the run was cut short
-LEAK_REASONS = (
-    "filtered",  # marketing dropped it: fit below the minimum (spam, lost visitors)
-    "unengaged",  # nurtured, never clicked (or clicked but never became sales-ready)
-    "capped_out",  # every rep was at the lead cap: discarded, or waited until it aged
-    "aged_out",  # sat untouched with a rep past the ageing limit
-    "unresponsive",  # every attempt of the cadence went unanswered
-    "disqualified",  # reached, but not sales-qualified (too late, wrong fit, junk)
-    "no_show",  # missed the demo and was not won back
-    "no_opportunity",  # demo held, no opportunity created
-    "lost",  # opportunity (or all of them) lost
-)
-OUTCOMES = ("won", *LEAK_REASONS, "open")
 
 DEMO, HOT, NORMAL = 0, 1, 2  # work-item classes: appointments first, then alerted hot leads
 

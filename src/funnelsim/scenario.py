@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from .errors import ScenarioError
+from .units import MINUTES_PER_DAY, MINUTES_PER_MONTH, WEEKDAYS
 
 __all__ = [
     "Scenario",
@@ -39,11 +40,6 @@ __all__ = [
     "MINUTES_PER_MONTH",
 ]
 
-MINUTES_PER_HOUR = 60.0
-MINUTES_PER_DAY = 1440.0
-MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
-MINUTES_PER_MONTH = 365.25 / 12 * MINUTES_PER_DAY
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(m|min|mins|minutes?|h|hr|hours?|d|days?|w|weeks?)?\s*$")
 _UNIT_MINUTES = {"m": 1.0, "h": 60.0, "d": 1440.0, "w": 10080.0}
