@@ -16,7 +16,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from .errors import FunnelsimError, InputError, ScenarioError
 from .metrics import KPI_INFO, funnel_table, kpis, leak_table
-from .model import LEAK_REASONS, OUTCOMES, FunnelModel, SimulationResult, simulate
+from .model import FunnelModel, SimulationResult
+from .simulation import simulate
+from .vocabulary import LEAK_REASONS, OUTCOMES
 from .scenario import Scenario, load_scenario, scenario_from_dict
 
 __all__ = [
@@ -71,7 +73,8 @@ def __getattr__(name: str):
 
 # CRM exports, calibration, lead scoring
 from .calibrate import Calibration, calibrate_file, write_calibrated  # noqa: E402
-from .crm import export_scenario, read_export, write_export  # noqa: E402
+from .crm import read_export, write_export  # noqa: E402
+from .simulation import export_scenario  # noqa: E402
 from .scoring import ScoreModel, load_score_model, save_score_model, train_score_model  # noqa: E402
 
 __all__ += [

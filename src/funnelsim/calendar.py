@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .scenario import MINUTES_PER_DAY, WEEKDAYS, Team
+from .scenario import Team
+from .units import MINUTES_PER_DAY, WEEKDAYS
 
 __all__ = ["BusinessCalendar"]
 
@@ -46,6 +47,48 @@ class BusinessCalendar:
             return -math.inf, math.inf
         day = math.floor(t / MINUTES_PER_DAY)
         return day * MINUTES_PER_DAY + self.start, day * MINUTES_PER_DAY + self.end
+
+    def shift_end(self, t: float) -> float:
+        """End of the shift that is on at t (t must be on duty); infinite around the clock."""
+        if self.around_the_clock:
+            return math.inf
+        return math.floor(t / MINUTES_PER_DAY) * MINUTES_PER_DAY + self.end
+
+    @property
+    def shift_minutes(self) -> float:
+        """Length of one shift: a business day of duty time."""
+        return self.end - self.start
+
+    def add_duty(self, t: float, minutes: float) -> float:
+        """The moment `minutes` of duty time after t (from the next shift start if t is off duty)."""
+        if self.around_the_clock:
+            return t + minutes
+        t = self.next_start(t)
+        while True:
+            end = self.shift_end(t)
+            if t + minutes < end:
+                return t + minutes
+            minutes -= end - t
+            t = self.next_start(end)
+
+    def add_working_days(self, t: float, days: int) -> float:
+        """The same time of day `days` working days after t (t on duty); t itself for 0 days."""
+        if days <= 0 or self.around_the_clock:
+            return t + days * MINUTES_PER_DAY if self.around_the_clock else t
+        day = math.floor(t / MINUTES_PER_DAY)
+        tod = t - day * MINUTES_PER_DAY
+        while days:
+            day += 1
+            if day % 7 in self.days:
+                days -= 1
+        return day * MINUTES_PER_DAY + tod
+
+    def business_offset(self, t: float, offset: float) -> float:
+        """A cadence offset in business time: whole days are working days, the rest duty minutes."""
+        if self.around_the_clock:
+            return t + offset
+        days = int(offset // MINUTES_PER_DAY)
+        return self.add_duty(self.add_working_days(t, days), offset - days * MINUTES_PER_DAY)
 
     def next_check(self, t: float, period: float) -> float:
         """When a rep who looks at new leads every `period` minutes of duty first sees one from t."""

@@ -46,9 +46,9 @@ from .crm import (
     minutes_since,
     read_export,
 )
-from .curves import qualification_probability
+from .model.qualification import qualification_probability
 from .errors import InputError
-from .leads import MAX_EXTRA_OPPORTUNITIES
+from .model.population import MAX_EXTRA_OPPORTUNITIES
 from .scenario import (
     MINUTES_PER_DAY,
     MINUTES_PER_MONTH,
@@ -856,7 +856,7 @@ def compare_funnel(calibration: Calibration, seeds: Sequence[int] = (0,)) -> pd.
     its binomial standard error (export and simulation are independent samples).
     """
     from .metrics import funnel_table
-    from .model import simulate
+    from .simulation import simulate
 
     observed = calibration.tables["conversion"]
     sims = [funnel_table(simulate(calibration.scenario, seed, record_events=False)) for seed in seeds]

@@ -58,7 +58,6 @@ __all__ = [
     "COMPANY_SIZE_NOISE",
     "export_frame",
     "write_export",
-    "export_scenario",
     "read_export",
     "parse_epoch",
     "minutes_since",
@@ -304,17 +303,6 @@ def write_export(result: "SimulationResult", path: str | Path, start: datetime =
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, lineterminator="\n")
     return Path(path)
-
-
-def export_scenario(scenario: "Scenario", path: str | Path, seed: int = 0,
-                    start: datetime = DEFAULT_EPOCH) -> "SimulationResult":
-    """Simulate `scenario` once and write its leads as a CRM export (synthetic CRM data)."""
-    from .model import simulate
-
-    epoch = parse_epoch(start)
-    result = simulate(scenario, seed, record_events=False)
-    write_export(result, path, epoch)
-    return result
 
 
 # --------------------------------------------------------------------------- reading

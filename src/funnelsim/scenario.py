@@ -68,6 +68,7 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+Slope = Annotated[float, Field(ge=-20.0, le=20.0, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):
@@ -100,10 +101,25 @@ class LeadQuality(_Model):
     interest: Probability = 0.3
 
 
+class Quality(_Model):
+    """How a legitimate lead's fit and interest move its odds: log-odds per unit of fit or
+    interest (0–1 scale) away from the average legitimate lead of the scenario's personas.
+
+    0 everywhere: quality changes nothing. Junk leads are never qualified, whatever these say.
+    """
+
+    answer_per_interest: Slope = 1.5  # chance to pick up a call attempt
+    sql_per_fit: Slope = 3.0  # chance to be sales-qualified when reached
+    sql_per_interest: Slope = 2.0
+    win_per_fit: Slope = 2.5  # chance that an opportunity is won
+    deal_value_per_fit: Slope = 1.0  # log deal value (a lead of fit +0.1 buys ~10% more)
+
+
 class Leads(_Model):
     personas: list[Persona] = Field(default_factory=lambda: [Persona(name="buyer")], min_length=1)
     junk: LeadQuality = LeadQuality()
     concentration: Positive = 8.0
+    quality: Quality = Quality()
     reachable_legitimate: Probability = 0.75
     reachable_junk: Probability = 0.35
 
@@ -179,6 +195,9 @@ class Routing(_Model):
     batch_times: list[str] = Field(default_factory=lambda: ["09:00"])
     lead_cap: Annotated[int, Field(ge=1)] | None = 500
     at_cap: Literal["wait", "nurture", "discard"] = "nurture"
+    # a lead its rep has not touched this many days after assignment goes back to the pool:
+    # to the rep under the cap with the least load for its weight (null = reps keep their leads)
+    reclaim_untouched_days: Positive | None = None
 
     @field_validator("batch_times")
     @classmethod
@@ -199,10 +218,36 @@ def _clock(text: Any) -> float:
     return hours * 60.0 + minutes
 
 
+class Tier(_Model):
+    """A group of reps alike: how much of the inflow routing sends them, how well and how fast they sell.
+
+    ``routing_weight`` is a share of new leads per rep relative to the other tiers
+    (territories, seniority). ``skill`` shifts the log-odds of qualifying a reached lead
+    and of winning its deals; ``speed`` divides call durations.
+    """
+
+    name: str = Field(min_length=1)
+    reps: Annotated[int, Field(ge=0, le=10_000)]
+    routing_weight: Positive = 1.0
+    skill: Annotated[float, Field(ge=-5.0, le=5.0, allow_inf_nan=False)] = 0.0
+    speed: Annotated[float, Field(ge=0.1, le=10.0, allow_inf_nan=False)] = 1.0
+
+
 class Team(_Model):
-    """The sales reps: how many, when they work, in which order they work their queue."""
+    """The sales reps: how many, when they work, in which order they work their queue.
+
+    Reps fill ``tiers`` in order; reps beyond the tiers' total join the last tier, and a
+    smaller team leaves the last tiers short (hires are the last tier; cuts come from it).
+    Each rep also gets a personal skill and speed around its tier's (``skill_spread``,
+    ``speed_spread``: standard deviations on the log scale), drawn from its own stream.
+    """
 
     reps: Annotated[int, Field(ge=1, le=10_000)] = 8
+    tiers: list[Tier] = Field(default_factory=list)
+    skill_spread: Annotated[float, Field(ge=0.0, le=3.0, allow_inf_nan=False)] = 0.0
+    speed_spread: Annotated[float, Field(ge=0.0, le=2.0, allow_inf_nan=False)] = 0.0
+    # attention: call attempts a rep makes in a day at most (null: as many as the shift allows)
+    max_calls_per_day: Annotated[int, Field(ge=1, le=10_000)] | None = None
     working_hours: str = "09:00-17:00"
     working_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
@@ -232,6 +277,25 @@ class Team(_Model):
             raise ValueError("each day may appear once")
         return value
 
+    @field_validator("tiers")
+    @classmethod
+    def _unique_tiers(cls, value: list[Tier]) -> list[Tier]:
+        names = [t.name for t in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tier names must be unique, got {names}")
+        return value
+
+    def rep_tiers(self) -> list[int]:
+        """The tier index of every rep, in rep order (all 0 when no tiers are named)."""
+        if not self.tiers:
+            return [0] * self.reps
+        out: list[int] = []
+        for index, tier in enumerate(self.tiers):
+            out.extend([index] * tier.reps)
+        out = out[: self.reps]
+        out.extend([len(self.tiers) - 1] * (self.reps - len(out)))
+        return out
+
     @property
     def shift(self) -> tuple[float, float]:
         start, end = self.working_hours.split("-")
@@ -253,10 +317,17 @@ class SLA(_Model):
 
 
 class FollowUp(_Model):
-    """The attempt cadence: offsets from the first touch; answer probability; ageing."""
+    """The attempt cadence: offsets from the first touch, in business time; answering; ageing.
+
+    An offset of whole days is that many working days after the first touch, at the same
+    time of day; minutes beyond whole days are minutes of duty ("30m" at 16:50 is 09:20 the
+    next working day).
+    """
 
     attempt_offsets: list[Duration] = Field(default_factory=lambda: [0.0, 30.0, 1440.0, 2880.0, 5760.0, 8640.0])
     answer_probability: Probability = 0.40
+    # leads go cold: the chance to answer halves every this many days since the lead engaged
+    answer_half_life_days: Positive | None = 30.0
     ageing_days: Positive | None = 60.0
 
     @field_validator("attempt_offsets")
@@ -278,6 +349,8 @@ class SpeedToLead(_Model):
     p_durable: Probability = 0.30
     p_perishable: Probability = 0.55
     half_life_minutes: Positive = 30.0
+    # leads go cold over days too: the durable part halves every this many days since engaging
+    durable_half_life_days: Positive | None = 14.0
 
     @model_validator(mode="after")
     def _sum(self) -> "SpeedToLead":
@@ -292,6 +365,8 @@ class Demo(_Model):
     booking_lag_days: NonNegative = 3.0
     demo_minutes: Positive = 45.0
     no_show_probability: Probability = 0.20
+    # reach-outs after no-shows (over the lead's life), one a working day, each books a new demo
+    # with reschedule_success: 1 - (1 - s)^k of no-shows are won back
     reschedule_attempts: Annotated[int, Field(ge=0, le=20)] = 1
     reschedule_success: Probability = 0.5
     opportunity_rate: Probability = 0.75

@@ -33,7 +33,7 @@ from .errors import InputError
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-    from .leads import LeadPopulation
+    from .model.population import LeadPopulation
     from .scenario import Scenario
 
 __all__ = [

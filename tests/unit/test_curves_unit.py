@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from funnelsim.curves import CURVES, decay_curve, qualification_probability
+from funnelsim.model.qualification import CURVES, decay_curve, qualification_probability
 from funnelsim.scenario import SpeedToLead
 
 PERISHABLE = SpeedToLead(curve="published", p_durable=0.0, p_perishable=1.0)
@@ -86,13 +86,25 @@ def test_published_odds_first_hour_vs_later() -> None:
 
 
 def test_qualification_probability_is_durable_plus_perishable_times_m() -> None:
-    params = SpeedToLead(p_durable=0.30, p_perishable=0.55)
+    params = SpeedToLead(p_durable=0.30, p_perishable=0.55, durable_half_life_days=None)
     t = np.array([0.0, 5.0, 60.0, 1440.0])
     expected = 0.30 + 0.55 * np.array([published_formula(x) for x in t])
     np.testing.assert_allclose(qualification_probability(params, t), expected, rtol=1e-12)
     assert qualification_probability(params, 5.0) == pytest.approx(0.30 + 0.55 * published_formula(5.0))
-    flat = qualification_probability(SpeedToLead(curve="none", p_durable=0.1, p_perishable=0.4), t)
+    flat = qualification_probability(
+        SpeedToLead(curve="none", p_durable=0.1, p_perishable=0.4, durable_half_life_days=None), t)
     np.testing.assert_allclose(flat, 0.5)
+
+
+def test_durable_part_goes_cold_with_its_half_life_in_days() -> None:
+    params = SpeedToLead(p_durable=0.30, p_perishable=0.55, durable_half_life_days=14)
+    days = np.array([0.0, 1.0, 14.0, 28.0])
+    t = days * 1440.0
+    expected = 0.30 * 0.5 ** (days / 14.0) + 0.55 * np.array([published_formula(x) for x in t])
+    np.testing.assert_allclose(qualification_probability(params, t), expected, rtol=1e-12)
+    # a lead left two weeks qualifies about half as often as one reached within the day
+    two_weeks, next_day = qualification_probability(params, [14 * 1440.0, 1440.0])
+    assert two_weeks / next_day == pytest.approx(0.5 / 0.5 ** (1 / 14), rel=0.01)
 
 
 def test_alternative_curves_follow_their_half_life() -> None:

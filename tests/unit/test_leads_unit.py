@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from funnelsim.leads import MAX_EXTRA_OPPORTUNITIES, LeadPopulation, generate_leads
+from funnelsim.model.population import MAX_EXTRA_OPPORTUNITIES, LeadPopulation, generate_leads
 from funnelsim.rng import Streams
 from funnelsim.scenario import MINUTES_PER_DAY, MINUTES_PER_MONTH, Scenario, load_scenario
 

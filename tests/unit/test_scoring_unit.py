@@ -13,7 +13,7 @@ import pytest
 
 from funnelsim import InputError, ScenarioError, load_scenario, simulate
 from funnelsim.crm import export_frame, read_export, write_export
-from funnelsim.leads import generate_leads
+from funnelsim.model.population import generate_leads
 from funnelsim.rng import Streams
 from funnelsim.scoring import (
     TRUSTED_TYPES,

@@ -21,7 +21,7 @@ import pytest
 from scipy import integrate, stats
 
 from funnelsim import load_scenario, simulate
-from funnelsim.curves import qualification_probability
+from funnelsim.model.qualification import qualification_probability
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

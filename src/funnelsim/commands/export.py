@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..crm import DEFAULT_EPOCH, export_scenario, parse_epoch
+from ..crm import DEFAULT_EPOCH, parse_epoch
+from ..simulation import export_scenario
 from .common import add_scenario_options, non_negative_int, scenario_from_args
 
 __all__ = ["register", "run"]

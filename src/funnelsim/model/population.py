@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .rng import Streams
-from .scenario import MINUTES_PER_DAY, MINUTES_PER_MONTH, Scenario
+from ..rng import Streams
+from ..scenario import Scenario
+from ..units import MINUTES_PER_DAY, MINUTES_PER_MONTH
 
 __all__ = ["LeadPopulation", "generate_leads", "MAX_EXTRA_OPPORTUNITIES"]
 

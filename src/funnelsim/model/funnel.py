@@ -1,0 +1,284 @@
+"""One replication: a SimPy environment that walks every lead along its path.
+
+``FunnelModel`` wires the steps together — each lives in its own module, in the order of
+a lead's path in ``docs/ASSUMPTIONS.md``:
+
+1, 3, 4  :mod:`.marketing`      arrival, score, MQL hand-off, nurture, clicks, alerts
+2        :mod:`.population`     who the lead is, and all its luck, drawn up front
+5        :mod:`.routing`        owner rep, caps, redistribution, reclaiming
+6        :mod:`.reps`           rep processes, work queues, attention, shifts
+7, 8     :mod:`.follow_up`      cadence, answering, ageing; :mod:`.qualification`
+9        :mod:`.demos`          demo slots, no-shows, reach-outs
+10       :mod:`.deals`          opportunities, wins, deal values
+11       :mod:`.result`         the tables handed back
+
+One model is one replication: one ``simpy.Environment``, one seed, no global state.
+The simulation decides only what policy decides — who works which lead when — and
+reads each lead's pre-drawn luck. Leads that arrive during the horizon are followed to
+the end (a cohort view): arrivals stop at the horizon, reps keep working until every
+lead has an outcome.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from ..calendar import BusinessCalendar
+from ..rng import Streams
+from ..scenario import Scenario
+from ..units import MINUTES_PER_DAY
+from ..vocabulary import OUTCOMES
+from .deals import DealsStep
+from .demos import DemoStep
+from .follow_up import FollowUpStep
+from .items import Lead, Rep
+from .marketing import MarketingStep
+from .population import LeadPopulation, generate_leads
+from .qualification import cold_factor, decay_curve, logit, quality_shifts
+from .reps import RepsStep
+from .result import SimulationResult
+from .routing import RoutingStep
+
+__all__ = ["FunnelModel", "simulate", "Scorer"]
+
+#: computes (scores at creation, scores after a campaign click) for every lead of a population
+Scorer = Callable[[Scenario, int, LeadPopulation], tuple[list[float], list[float]]]
+
+
+class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, DealsStep):
+    """One replication of one scenario.
+
+    ``scorer`` supplies lead scores from a trained model when the scenario names one
+    (``marketing.score_model``); the model itself never loads one.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int = 0, *, record_events: bool = True,
+                 scorer: Scorer | None = None) -> None:
+        self.scenario = scenario
+        self.seed = int(seed)
+        self.record_events = record_events
+        self.env = simpy.Environment()
+        self.cal = BusinessCalendar(scenario.team)
+        streams = Streams(self.seed)
+        self.pop: LeadPopulation = generate_leads(scenario, streams)
+        self.scores: tuple[list[float], list[float]] | None = None
+        if scenario.marketing.score_model is not None:
+            if scorer is None:
+                raise ValueError("the scenario names a score model: simulate it with funnelsim.simulate")
+            self.scores = scorer(scenario, self.seed, self.pop)
+        self.reps = self._hire(scenario, streams)
+        self.shared: list[tuple] = []
+        self.waiting: deque[Lead] = deque()
+        self.ageing_queue: deque[tuple[float, Lead, float]] = deque()  # deadlines in hand-off order
+        self.reclaim_queue: deque[tuple[float, Lead, int]] = deque()  # deadlines in assignment order
+        self.batch: list[Lead] = []
+        self.idle: list[Rep] = []
+        self.events: list[tuple] = []
+        self.leads: list[Lead] = []
+        self.unresolved = 0
+        self.arrivals_done = False
+        self.seq = 0
+        self.horizon = scenario.horizon_minutes
+        self.work_end = 0.0
+        # exact time-average of leads in sales (assigned or waiting, prospecting not done)
+        self.in_sales = 0
+        self.area = 0.0
+        self.area_t = 0.0
+        self.backlog: list[tuple] = []
+        self._constants(scenario)
+        self._lists(scenario)
+
+    @staticmethod
+    def _hire(scenario: Scenario, streams: Streams) -> list[Rep]:
+        """The team: each rep's tier, and its own skill and speed around the tier's (its own stream)."""
+        team = scenario.team
+        tiers = team.tiers
+        reps = []
+        for r, t in enumerate(team.rep_tiers()):
+            tier = tiers[t] if tiers else None
+            draw = streams.generator("rep", str(r)).standard_normal(2)
+            skill = (tier.skill if tier else 0.0) + team.skill_spread * float(draw[0])
+            speed = (tier.speed if tier else 1.0) * math.exp(team.speed_spread * float(draw[1]))
+            reps.append(Rep(r, tier=t, skill=skill, speed=speed, weight=tier.routing_weight if tier else 1.0))
+        return reps
+
+    def _constants(self, p: Scenario) -> None:
+        self.offsets = list(p.follow_up.attempt_offsets)
+        self.p_answer = p.follow_up.answer_probability
+        self.logit_answer = logit(self.p_answer)
+        self.answer_cold = cold_factor(p.follow_up.answer_half_life_days)
+        self.durable_cold = cold_factor(p.speed_to_lead.durable_half_life_days)
+        self.m = decay_curve(p.speed_to_lead)
+        self.win_rate = p.opportunities.win_rate
+        self.logit_win = logit(self.win_rate)
+        self.ageing = None if p.follow_up.ageing_days is None else p.follow_up.ageing_days * MINUTES_PER_DAY
+        days = p.routing.reclaim_untouched_days
+        self.reclaim = None if days is None or p.routing.policy == "shared_queue" else days * MINUTES_PER_DAY
+        self.cap = p.routing.lead_cap if p.routing.lead_cap is not None else math.inf
+        check = p.team.new_lead_check_minutes
+        self.check_period = p.sla.first_touch_minutes / 2.0 if check is None else check
+        self.order = p.team.queue_order
+        self.max_calls = p.team.max_calls_per_day
+        self.shared_queue = p.routing.policy == "shared_queue"
+        self.senior = max(1, len(self.reps) // 2)
+        self.score_split = self._median_mql_score()
+
+    def _lists(self, scenario: Scenario) -> None:
+        """Per-lead draws as Python lists: indexing them is much faster than numpy scalars."""
+        pop = self.pop
+        self.created = pop.created.tolist()
+        self.legit = pop.legitimate.tolist()
+        self.fit = pop.fit.tolist()
+        self.interest = pop.interest.tolist()
+        self.reachable = pop.reachable.tolist()
+        self.handoff = pop.handoff.tolist()
+        self.click = pop.click.tolist()
+        self.u_sql = pop.u_sql.tolist()
+        self.u_opportunity = pop.u_opportunity.tolist()
+        self.u_answer = [a.tolist() for a in pop.u_answer]
+        self.call_scale = [a.tolist() for a in pop.call_scale]
+        self.u_no_show = [a.tolist() for a in pop.u_no_show]
+        self.u_reschedule = [a.tolist() for a in pop.u_reschedule]
+        self.booking_lag = [a.tolist() for a in pop.booking_lag]
+        self.shifts = quality_shifts(scenario, pop.legitimate, pop.fit, pop.interest)
+        self.win_shift = self.shifts.win
+        self.value_mult = self.shifts.value
+
+    def _median_mql_score(self) -> float:
+        """score_based routing: MQLs scoring in the top half go to the first half of the team."""
+        mk = self.scenario.marketing
+        if self.scores is not None:
+            scores = np.asarray(self.scores[0])
+        else:
+            scores = 100.0 * (mk.score_fit_weight * self.pop.fit + (1 - mk.score_fit_weight) * self.pop.interest)
+        mqls = scores[(scores >= mk.mql_threshold) & (self.pop.fit >= mk.min_fit)]
+        return float(np.median(mqls)) if len(mqls) else mk.mql_threshold
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _log(self, lead: int, event: str, rep: int = -1) -> None:
+        if self.record_events:
+            self.events.append((self.env.now, lead, event, rep))
+
+    def _after(self, delay: float, fn, *args) -> None:
+        if delay <= 0:
+            fn(*args)
+        else:
+            self.env.timeout(delay).callbacks.append(lambda _ev: fn(*args))
+
+    def _sales_delta(self, delta: int) -> None:
+        now = self.env.now
+        if now <= self.horizon:
+            self.area += self.in_sales * (now - self.area_t)
+            self.area_t = now
+        elif self.area_t < self.horizon:
+            self.area += self.in_sales * (self.horizon - self.area_t)
+            self.area_t = self.horizon
+        self.in_sales += delta
+
+    def _resolve(self, lead: Lead, outcome: str, at: float | None = None, log: bool = True) -> None:
+        lead.outcome = outcome
+        lead.resolved_at = self.env.now if at is None else at
+        self.unresolved -= 1
+        if log and outcome != "won":
+            self._log(lead.i, outcome, lead.rep)
+
+    def _finished(self) -> bool:
+        return self.arrivals_done and self.unresolved == 0
+
+    def _sampler(self):
+        env = self.env
+        while not self._finished() and env.now <= self.horizon:
+            now, live = env.now, self._live
+            due = sum(1 for e in self.shared if live(e)) + sum(
+                sum(1 for e in r.ready if live(e)) + sum(1 for f in r.future if f[0] <= now and live(f[2]))
+                for r in self.reps
+            )
+            self.backlog.append((env.now, self.in_sales, len(self.waiting), due))
+            yield env.timeout(MINUTES_PER_DAY)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self, until: float | None = None) -> SimulationResult:
+        env = self.env
+        env.process(self._arrivals())
+        if self.scenario.routing.mode == "batched":
+            env.process(self._batcher())
+        for rep in self.reps:
+            env.process(self._rep(rep))
+        env.process(self._sampler())
+        if self.ageing is not None:
+            env.process(self._deadline_sweeper(self.ageing_queue, self._age, self.ageing))
+        if self.reclaim is not None:
+            env.process(self._deadline_sweeper(self.reclaim_queue, self._reclaim, self.reclaim))
+        limit = until if until is not None else self.horizon + 5 * 365 * MINUTES_PER_DAY
+        env.run(until=limit)
+        self._sales_delta(0)
+        return self._result()
+
+    def _result(self) -> SimulationResult:
+        pop = self.pop
+        n = len(self.leads)
+        sc = self.scenario
+        src_names = [s.name for s in sc.sources]
+        persona_names = [p.name for p in sc.leads.personas]
+        attrs = {name: [getattr(lead, name) for lead in self.leads] for name in (
+            "score", "engaged_at", "mql_at", "assigned_at", "rep", "first_touch_at", "contacted_at",
+            "closed_at", "attempts", "attempts_week1", "sql_at", "demo_booked_at", "demo_held_at", "demo_tries",
+            "reach_outs", "opportunity_at", "opportunities", "won_at", "resolved_at", "revenue", "outcome", "hot",
+            "clicked", "nurtured", "reclaimed",
+        )}
+        leads = pd.DataFrame({
+            "lead_id": np.arange(n),
+            "source": pd.Categorical.from_codes(pop.source[:n], categories=src_names),
+            "persona": [persona_names[p] if p >= 0 else "junk" for p in pop.persona[:n]],
+            "legitimate": pop.legitimate[:n],
+            "fit": pop.fit[:n],
+            "interest": pop.interest[:n],
+            "reachable": pop.reachable[:n],
+            "cost": np.array([s.cost_per_lead for s in sc.sources])[pop.source[:n]],
+            "created_at": pop.created[:n],
+            **attrs,
+        })
+        leads["outcome"] = pd.Categorical(leads["outcome"], categories=list(OUTCOMES))
+        leads["speed_to_lead"] = leads["first_touch_at"] - leads["engaged_at"]
+        leads["time_to_first_touch"] = leads["first_touch_at"] - leads["mql_at"]
+        events = pd.DataFrame(self.events, columns=["time", "lead_id", "event", "rep"])
+        if len(events):
+            events = events.sort_values("time", kind="stable").reset_index(drop=True)
+        backlog = pd.DataFrame(self.backlog, columns=["time", "open_leads", "waiting_for_capacity", "due_calls"])
+        duty = self.cal.duty_minutes(self.horizon)
+        tier_names = [t.name for t in sc.team.tiers] or ["rep"]
+        reps = pd.DataFrame({
+            "rep": [r.id for r in self.reps],
+            "tier": [tier_names[r.tier] for r in self.reps],
+            "skill": [r.skill for r in self.reps],
+            "speed": [r.speed for r in self.reps],
+            "busy_minutes": [r.busy for r in self.reps],
+            "duty_minutes": duty,
+            "busy_minutes_total": [r.busy_total for r in self.reps],
+            "calls": [r.calls for r in self.reps],
+            "demos": [r.demos for r in self.reps],
+        })
+        reps["utilisation"] = reps["busy_minutes"] / duty if duty > 0 else np.nan
+        stats = {
+            "horizon_minutes": self.horizon,
+            "work_end_minutes": max(self.work_end, self.horizon),
+            "mean_leads_in_sales": self.area / self.horizon if self.horizon > 0 else math.nan,
+            "end_time": self.env.now,
+            "events_scheduled": float(next(self.env._eid)),  # simpy's own event counter
+        }
+        return SimulationResult(sc, self.seed, leads, events, backlog, reps, stats)
+
+
+def simulate(scenario: Scenario, seed: int = 0, *, record_events: bool = True, scorer: Scorer | None = None,
+             **kwargs: Any) -> SimulationResult:
+    """Run one replication of `scenario` with `seed` and return its tables."""
+    return FunnelModel(scenario, seed, record_events=record_events, scorer=scorer).run(**kwargs)

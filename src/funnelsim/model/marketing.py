@@ -1,0 +1,79 @@
+"""Steps 1, 3 and 4 of a lead's path: arrival, marketing's qualification, nurture and hot-lead alerts.
+
+A lead arrives at its pre-drawn time. Marketing scores it — 100·(w·fit + (1−w)·interest),
+or a trained model's score handed in precomputed — drops it when its fit is below the
+minimum (``filtered``), hands it to sales as an MQL after the hand-off delay when the
+score reaches the threshold, and otherwise nurtures it. A nurtured lead may click a
+campaign email: the click raises its interest, re-scores it and restarts its speed clock.
+Only a click that makes the lead sales-ready sends it to sales; with hot-lead alerts it
+goes at once (no hand-off delay, no routing batch) and its first touch jumps the queue.
+"""
+
+from __future__ import annotations
+
+from ..units import MINUTES_PER_DAY
+from .items import Lead
+from .qualification import answer_shift, sql_shift
+
+__all__ = ["MarketingStep"]
+
+
+class MarketingStep:
+    """Arrivals, MQL hand-off, nurture and clicks (a part of :class:`~funnelsim.model.funnel.FunnelModel`)."""
+
+    def _arrivals(self):
+        env = self.env
+        mk = self.scenario.marketing
+        w = mk.score_fit_weight
+        fit, interest = self.fit, self.interest
+        scores = self.scores[0] if self.scores is not None else None
+        shifts = self.shifts
+        for i, created in enumerate(self.created):
+            if created > env.now:
+                yield env.timeout(created - env.now)
+            score = scores[i] if scores is not None else 100.0 * (w * fit[i] + (1 - w) * interest[i])
+            lead = Lead(i, score, interest[i], created, shifts.sql[i], shifts.answer[i])
+            self.leads.append(lead)
+            self.unresolved += 1
+            self._log(i, "created")
+            if fit[i] < mk.min_fit:
+                self._resolve(lead, "filtered")
+            elif lead.score >= mk.mql_threshold:
+                self._after(self.handoff[i], self._mql, lead)
+            else:
+                self._nurture(lead)
+        self.arrivals_done = True
+        self._wake_all()
+
+    def _nurture(self, lead: Lead) -> None:
+        nurture = self.scenario.nurture
+        lead.nurtured = True
+        self._log(lead.i, "nurtured")
+        delay = self.click[lead.i]
+        if not nurture.enabled or delay > nurture.max_days * MINUTES_PER_DAY:
+            self._resolve(lead, "capped_out" if lead.renurtured else "unengaged")
+            return
+        self._after(delay, self._clicked, lead)
+
+    def _clicked(self, lead: Lead) -> None:
+        nurture = self.scenario.nurture
+        mk = self.scenario.marketing
+        i = lead.i
+        lead.engaged_at = self.env.now
+        lead.clicked = True
+        lead.interest = min(1.0, lead.interest + nurture.interest_boost)
+        if self.legit[i]:
+            lead.sql_shift = sql_shift(self.scenario, self.fit[i], lead.interest)
+            lead.answer_shift = answer_shift(self.scenario, lead.interest)
+        if self.scores is not None:
+            lead.score = self.scores[1][i]
+        else:
+            lead.score = 100.0 * (mk.score_fit_weight * self.fit[i] + (1 - mk.score_fit_weight) * lead.interest)
+        self._log(i, "clicked")
+        if lead.score < mk.mql_threshold:
+            self._resolve(lead, "capped_out" if lead.renurtured else "unengaged")
+        elif nurture.hot_lead_alerts:
+            lead.hot = True
+            self._mql(lead)
+        else:
+            self._after(self.handoff[i], self._mql, lead)
