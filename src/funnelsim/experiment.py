@@ -23,7 +23,16 @@ With several variants each is compared with the baseline; per KPI the p-values g
 correction (``p_adjusted``) and the verdict of the comparison with the i-th smallest
 p-value uses the interval at level 1 − α/(k − i + 1), the level Holm's step-down test uses;
 a win also needs ``p_adjusted < α``.
-"""
+
+"A beats B" is only said on a measure defined the same way for both. A row gets the
+verdict "not comparable" when the KPI's definition reads a setting in which the two
+scenarios differ (:data:`funnelsim.metrics.KPI_DEFINED_BY`: e.g. SLA compliance when the
+first-touch SLAs differ), and "no verdict" when the KPI only describes
+(:data:`funnelsim.metrics.NO_VERDICT_KPIS`) or is "not touched" (+inf) on one side only in
+some replication (:data:`funnelsim.metrics.UNBOUNDED_KPIS`: a difference in minutes does
+not exist); the ``note`` column says why and which KPI to read instead. Such rows keep
+their means and paired differences but take no part in Holm's correction.
+""" 
 
 from __future__ import annotations
 
@@ -39,8 +48,9 @@ from tqdm.auto import tqdm
 
 from .errors import InputError
 from .executors import Executor, owned_executor
-from .metrics import KPI_INFO, kpi_label, kpis
-from .model import LEAK_REASONS, simulate
+from .metrics import KPI_INFO, UNBOUNDED_KPIS, comparability_note, kpi_label, kpis
+from .simulation import simulate
+from .vocabulary import LEAK_REASONS
 from .scenario import Scenario
 from .store import ResultStore
 
@@ -72,14 +82,15 @@ BOOTSTRAP_RESAMPLES = 4000
 METHODS = ("paired-t", "bootstrap")
 B_WINS, A_WINS, NO_DIFFERENCE, NOT_ENOUGH = "B wins", "A wins", "no practical difference", "not enough replications yet"
 HIGHER, LOWER = "higher", "lower"
-VERDICTS = (B_WINS, A_WINS, NO_DIFFERENCE, NOT_ENOUGH, HIGHER, LOWER)
+NOT_COMPARABLE, NO_VERDICT = "not comparable", "no verdict"
+VERDICTS = (B_WINS, A_WINS, NO_DIFFERENCE, NOT_ENOUGH, HIGHER, LOWER, NOT_COMPARABLE, NO_VERDICT)
 #: the KPIs a verdict summary shows, in this order
 HEADLINE_KPIS = ("won_deals", "revenue", "cost_per_acquisition", "lead_to_won", "speed_to_lead_median",
-                 "sla_compliance")
+                 "touched_within_1_hour", "sla_compliance")
 DEFAULT_PRECISION_KPIS = ("won_deals", "revenue")
 RUN_COLUMNS = ("scenario", "scenario_hash", "replication", "seed", "kpi", "value")
 TABLE_COLUMNS = ("variant", "kpi", "label", "unit", "mean_baseline", "mean_variant", "diff", "ci_low", "ci_high",
-                 "rel_change", "rel_ci_low", "rel_ci_high", "p_value", "p_adjusted", "min_effect", "verdict")
+                 "rel_change", "rel_ci_low", "rel_ci_high", "p_value", "p_adjusted", "min_effect", "verdict", "note")
 
 
 # --------------------------------------------------------------------------- KPI names
@@ -301,24 +312,37 @@ def verdict(low: float, high: float, min_effect: float, direction: int) -> str:
 
 
 class _Difference:
-    """B − A of one KPI over paired replications: the interval at any level, and a p-value."""
+    """B − A of one KPI over paired replications: the interval at any level, and a p-value.
+
+    A pair with a NaN side is left out. A pair that is +inf ("not touched") on both sides
+    counts as equal; a pair that is infinite on one side only has no difference in the
+    KPI's unit: it is counted in ``unbounded`` and the interval and p-value are NaN.
+    """
 
     def __init__(self, a: np.ndarray, b: np.ndarray, method: str, rng: np.random.Generator | None) -> None:
-        valid = np.isfinite(a) & np.isfinite(b)
+        valid = ~(np.isnan(a) | np.isnan(b))
         self.a, self.b = a[valid], b[valid]
-        self.d = self.b - self.a
+        same = self.a == self.b  # also two equal infinities, whose difference would be NaN
+        with np.errstate(invalid="ignore"):
+            self.d = np.where(same, 0.0, self.b - self.a)
         self.n = len(self.d)
+        self.unbounded = int((~np.isfinite(self.d)).sum())
         self.method = method
         self.boot: np.ndarray | None = None
+        if self.unbounded:
+            return
         if method == "bootstrap" and self.n >= 2 and rng is not None:
             idx = rng.integers(0, self.n, size=(BOOTSTRAP_RESAMPLES, self.n))
             self.boot = self.d[idx].mean(axis=1)
 
     @property
     def mean(self) -> float:
-        return float(self.d.mean()) if self.n else math.nan
+        with np.errstate(invalid="ignore"):
+            return float(self.d.mean()) if self.n else math.nan
 
     def interval(self, confidence: float) -> tuple[float, float]:
+        if self.unbounded:
+            return math.nan, math.nan
         if self.boot is None:
             _, low, high, _ = paired_interval(self.d, confidence)
             return low, high
@@ -327,6 +351,8 @@ class _Difference:
         return float(low), float(high)
 
     def p_value(self) -> float:
+        if self.unbounded:
+            return math.nan
         if self.boot is None:
             return paired_interval(self.d)[3]
         below, above = float(np.mean(self.boot <= 0)), float(np.mean(self.boot >= 0))
@@ -489,7 +515,7 @@ def compare(baseline: Scenario, variants: Scenario | list[Scenario], *, replicat
             n = int(min(max_replications, max(n + 1, min(2 * n, math.ceil(needed)))))
     runs = pd.concat([tidy_runs(names[i], sc.hash, seeds, figures[i]) for i, sc in enumerate(scenarios)],
                      ignore_index=True)
-    table = _comparison_table(figures, names, effects, method, seed)
+    table = _comparison_table(figures, names, effects, method, seed, scenarios)
     return Comparison(baseline=baseline, variants=variant_list, runs=runs, table=table, replications=n,
                       seeds=seeds, method=method, precision=precision, precision_reached=reached,
                       precision_kpis=kpi_list, root_seed=int(seed), computed=counts.computed, reused=counts.reused)
@@ -514,8 +540,16 @@ def _widest_relative_half_width(figures: list[list[dict[str, float]]], kpi_list:
     return widest
 
 
+def _unbounded_note(name: str, diff: _Difference) -> str:
+    see = UNBOUNDED_KPIS.get(name)
+    return (f"no verdict: in {diff.unbounded} of {diff.n} replications only one side is 'not touched' (too few "
+            "MQLs touched for this quantile), which has no difference in minutes"
+            + (f" — see '{kpi_label(see)}'" if see else ""))
+
+
 def _comparison_table(figures: list[list[dict[str, float]]], names: Sequence[str], effects: dict[str, float],
-                      method: str, seed: int) -> pd.DataFrame:
+                      method: str, seed: int, scenarios: Sequence[Scenario] | None = None) -> pd.DataFrame:
+    """One row per variant × KPI; with `scenarios` (baseline first), KPIs defined differently get no verdict."""
     kpi_names = list(dict.fromkeys(k for f in figures[0] for k in f))
     base = _values(figures[0], kpi_names)
     diffs = [_differences(base, _values(v, kpi_names), kpi_names, method, seed, j)
@@ -523,25 +557,38 @@ def _comparison_table(figures: list[list[dict[str, float]]], names: Sequence[str
     rows: list[dict[str, Any]] = [{} for _ in range(len(diffs) * len(kpi_names))]
     for k, name in enumerate(kpi_names):
         label, unit, direction = _kpi_unit(name)
+        notes = []
+        for j, per_variant in enumerate(diffs):
+            pair = [scenarios[0], scenarios[j + 1]] if scenarios is not None else []
+            note = comparability_note(name, pair)
+            if not note and per_variant[name].unbounded:
+                note = _unbounded_note(name, per_variant[name])
+            notes.append(note)
         p = np.array([d[name].p_value() for d in diffs])
-        adjusted = holm(p)
-        levels = _holm_levels(p, ALPHA)
+        # a row without a verdict is no test: it takes no part in Holm's correction
+        tested = np.where([not note for note in notes], p, math.nan)
+        adjusted = holm(tested)
+        levels = _holm_levels(tested, ALPHA)
         delta = effects.get(name, 0.0)
         for j, per_variant in enumerate(diffs):
             diff = per_variant[name]
             mean_a = float(diff.a.mean()) if diff.n else math.nan
             mean_b = float(diff.b.mean()) if diff.n else math.nan
             low, high = diff.interval(1 - ALPHA)
-            v_low, v_high = diff.interval(1 - levels[j])
-            decided = verdict(v_low, v_high, delta, direction)
-            if decided not in (NO_DIFFERENCE, NOT_ENOUGH) and not adjusted[j] < ALPHA:
-                decided = NOT_ENOUGH
+            if notes[j]:
+                decided = NOT_COMPARABLE if notes[j].startswith(NOT_COMPARABLE) else NO_VERDICT
+            else:
+                v_low, v_high = diff.interval(1 - levels[j])
+                decided = verdict(v_low, v_high, delta, direction)
+                if decided not in (NO_DIFFERENCE, NOT_ENOUGH) and not adjusted[j] < ALPHA:
+                    decided = NOT_ENOUGH
             rel = sorted((_relative(low, mean_a), _relative(high, mean_a)))
             rows[j * len(kpi_names) + k] = {
                 "variant": names[j + 1], "kpi": name, "label": label, "unit": unit,
                 "mean_baseline": mean_a, "mean_variant": mean_b, "diff": diff.mean, "ci_low": low, "ci_high": high,
                 "rel_change": _relative(diff.mean, mean_a), "rel_ci_low": rel[0], "rel_ci_high": rel[1],
                 "p_value": float(p[j]), "p_adjusted": float(adjusted[j]), "min_effect": delta, "verdict": decided,
+                "note": notes[j],
             }
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 

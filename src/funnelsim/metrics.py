@@ -3,24 +3,57 @@
 Every KPI is a float under a stable snake_case name, so replications stack into a tidy
 table (one row per replication × KPI) and A/B comparisons can pair them by name.
 Speed-to-lead is in minutes, money in the scenario's currency.
+
+Two rules keep a KPI from telling the opposite story:
+
+* **Speed-to-lead is measured over every MQL.** A lead never touched has waited forever:
+  its speed-to-lead is ``+inf``, so the median and the 90th percentile are the empirical
+  quantiles of all MQLs (:func:`speed_quantile`: the smallest t such that at least that
+  share of MQLs was touched within t; no interpolation) and are ``+inf`` — shown as
+  "not touched" — when fewer than half (a tenth) of the MQLs were touched. Fewer reps can
+  never look faster. ``+inf`` is a plain float: Parquet and the result store keep it;
+  strict JSON has no infinity, so the JSON outputs write ``null`` (read it together with
+  ``mql_to_touched``: the median is ``+inf`` exactly when that share is below one half).
+  The mean over touched leads only is kept as ``speed_to_lead_mean_touched`` and never
+  gets a verdict.
+* **"A beats B" only on a measure defined the same way for both.** :data:`KPI_DEFINED_BY`
+  says which scenario settings a KPI's definition reads (the SLA clauses read the SLA);
+  :func:`comparability_note` tells when two scenarios measure a KPI differently, and the
+  comparison then gives it no verdict.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from .calendar import BusinessCalendar
-from .units import MINUTES_PER_DAY
+from .units import MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_MONTH, MINUTES_PER_WEEK, WEEKDAYS
 from .vocabulary import FUNNEL_STAGES, LEAK_REASONS
 
 if TYPE_CHECKING:
     from .model import SimulationResult
 
-__all__ = ["kpis", "funnel_table", "leak_table", "sla_minutes", "kpi_label", "KPI_INFO", "FUNNEL_STAGES"]
+__all__ = [
+    "kpis",
+    "funnel_table",
+    "leak_table",
+    "speed_to_lead",
+    "speed_quantile",
+    "sla_minutes",
+    "duty_between",
+    "kpi_label",
+    "comparability_note",
+    "KPI_INFO",
+    "KPI_DEFINED_BY",
+    "DEFINITION_TERMS",
+    "NO_VERDICT_KPIS",
+    "UNBOUNDED_KPIS",
+    "FUNNEL_STAGES",
+]
 
 #: name -> (label, unit, direction: +1 higher is better, -1 lower is better, 0 neutral)
 KPI_INFO: dict[str, tuple[str, str, int]] = {
@@ -33,18 +66,25 @@ KPI_INFO: dict[str, tuple[str, str, int]] = {
     "opportunities": ("Opportunities", "count", +1),
     "won_deals": ("Won deals", "count", +1),
     "lead_to_won": ("Lead → won", "ratio", +1),
+    "mql_to_touched": ("MQL → touched (called at least once)", "ratio", +1),
     "mql_to_contacted": ("MQL → contacted", "ratio", +1),
     "contacted_to_sql": ("Contacted → SQL", "ratio", +1),
     "sql_to_demo_held": ("SQL → demo held", "ratio", +1),
     "demo_held_to_opportunity": ("Demo held → opportunity", "ratio", +1),
     "opportunity_to_won": ("Opportunity → won", "ratio", +1),
-    "speed_to_lead_mean": ("Speed-to-lead, mean", "minutes", -1),
-    "speed_to_lead_median": ("Speed-to-lead, median", "minutes", -1),
-    "speed_to_lead_p90": ("Speed-to-lead, 90th percentile", "minutes", -1),
-    "share_within_sla": ("First touches within SLA", "ratio", +1),
-    "sla_compliance": ("MQLs touched within SLA", "ratio", +1),
-    "assignment_sla_compliance": ("MQLs assigned within SLA", "ratio", +1),
-    "first_week_attempt_compliance": ("Leads called enough in week one", "ratio", +1),
+    # speed-to-lead: wall-clock minutes from engaging (creation, or the click that made it sales-ready)
+    # to the first call, over every MQL; never touched = +inf
+    "speed_to_lead_median": ("Speed-to-lead, median of all MQLs", "minutes", -1),
+    "speed_to_lead_p90": ("Speed-to-lead, 90th percentile of all MQLs", "minutes", -1),
+    "speed_to_lead_mean_touched": ("Speed-to-lead, mean of touched leads only", "minutes", 0),
+    "touched_within_5_min": ("MQLs touched within 5 min of engaging", "ratio", +1),
+    "touched_within_1_hour": ("MQLs touched within 1 hour of engaging", "ratio", +1),
+    "touched_within_1_business_day": ("MQLs touched within 1 business day of hand-off", "ratio", +1),
+    # the SLA's clauses, each measured against the scenario's own SLA (see KPI_DEFINED_BY)
+    "mql_delivery": ("MQLs delivered ÷ promised (SLA)", "ratio", +1),
+    "assignment_sla_compliance": ("MQLs assigned within the assignment SLA", "ratio", +1),
+    "sla_compliance": ("MQLs touched within the first-touch SLA", "ratio", +1),
+    "first_week_attempt_compliance": ("MQLs called the SLA's minimum in week one (or reached)", "ratio", +1),
     "mqls_per_month": ("MQLs per month", "count", 0),
     "attempts_per_lead": ("Call attempts per MQL", "count", 0),
     "rep_utilisation": ("Rep utilisation", "ratio", 0),
@@ -53,12 +93,103 @@ KPI_INFO: dict[str, tuple[str, str, int]] = {
     "revenue": ("Revenue", "money", +1),
     "revenue_per_month": ("Revenue per month", "money", +1),
     "won_deals_per_month": ("Won deals per month", "count", +1),
+    "work_months": ("Months reps work (arrivals and the cohort's tail)", "months", 0),
     "lead_cost": ("Lead cost", "money", -1),
     "rep_cost": ("Rep cost", "money", -1),
     "total_cost": ("Total cost", "money", -1),
     "cost_per_lead": ("Cost per lead", "money", -1),
     "cost_per_acquisition": ("Cost per acquisition", "money", -1),
 }
+
+
+# --------------------------------------------------------------------------- what a KPI's definition reads
+
+
+def _minutes_words(minutes: float) -> str:
+    return f"{minutes:g} min" if minutes < 120 else f"{minutes / MINUTES_PER_HOUR:g} h"
+
+
+def _clock_words(minutes: float) -> str:
+    return f"{int(minutes // 60):02d}:{int(minutes % 60):02d}"
+
+
+def _team_hours(team: Any) -> tuple[float, float, tuple[str, ...]]:
+    """The shift's start and end (minutes of the day) and the working days, in week order."""
+    start, end = team.shift
+    return float(start), float(end), tuple(d for d in WEEKDAYS if d in team.working_days)
+
+
+def _hours(scenario: Any) -> tuple[float, float, tuple[str, ...]]:
+    return _team_hours(scenario.team)
+
+
+def _hours_words(value: Any) -> str:
+    if value == "calendar":
+        return "calendar time"
+    start, end, days = value
+    return f"{_clock_words(start)}–{_clock_words(end)} {'/'.join(days)}"
+
+
+def _sla_clock(scenario: Any) -> Any:
+    return "calendar" if scenario.sla.clock == "calendar" else _hours(scenario)
+
+
+#: a setting a KPI's definition reads: term -> (words, its value in a scenario, how the value reads)
+DEFINITION_TERMS: dict[str, tuple[str, Callable[[Any], Any], Callable[[Any], str]]] = {
+    "first_touch_sla": ("the first-touch SLA", lambda s: float(s.sla.first_touch_minutes), _minutes_words),
+    "assignment_sla": ("the assignment SLA", lambda s: float(s.sla.assign_within_minutes), _minutes_words),
+    "week_one_attempts": ("the week-one attempts SLA", lambda s: int(s.sla.min_attempts_first_week),
+                          lambda v: f"{v} attempts"),
+    "mql_promise": ("the promised MQLs a month", lambda s: float(s.sla.mqls_per_month), lambda v: f"{v:g}"),
+    "sla_clock": ("the SLA clock", _sla_clock, _hours_words),
+    "business_day": ("the team's business day", _hours, _hours_words),
+}
+
+#: KPI -> (terms of DEFINITION_TERMS its definition reads, a KPI defined the same way everywhere to read
+#: instead); a KPI not listed is defined the same way in every scenario
+KPI_DEFINED_BY: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "mql_delivery": (("mql_promise",), "mqls_per_month"),
+    "assignment_sla_compliance": (("assignment_sla", "sla_clock"), None),
+    "sla_compliance": (("first_touch_sla", "sla_clock"), "touched_within_1_hour"),
+    "first_week_attempt_compliance": (("week_one_attempts",), "attempts_per_lead"),
+    "touched_within_1_business_day": (("business_day",), "touched_within_1_hour"),
+}
+
+#: KPIs that describe but never decide: KPI -> (why, what to read instead)
+NO_VERDICT_KPIS: dict[str, tuple[str, str]] = {
+    "speed_to_lead_mean_touched": ("it averages touched leads only, so touching fewer leads can make it look "
+                                   "faster", "speed_to_lead_median"),
+}
+
+#: KPIs that are +inf when too few MQLs were touched ("not touched"): KPI -> what to read instead
+UNBOUNDED_KPIS: dict[str, str] = {
+    "speed_to_lead_median": "mql_to_touched",
+    "speed_to_lead_p90": "touched_within_1_business_day",
+}
+
+
+def comparability_note(kpi: str, scenarios: Sequence[Any] = ()) -> str:
+    """Why `kpi` gets no verdict between `scenarios` ("" when it is defined the same way for all).
+
+    E.g. "not comparable: the first-touch SLA differs (60 min vs 5 min) — see 'MQLs touched
+    within 1 hour of engaging'".
+    """
+    if kpi in NO_VERDICT_KPIS:
+        why, see = NO_VERDICT_KPIS[kpi]
+        return f"no verdict: {why} — see '{kpi_label(see)}'"
+    terms, see = KPI_DEFINED_BY.get(kpi, ((), None))
+    differ = []
+    for term in terms:
+        words, read, show = DEFINITION_TERMS[term]
+        values = [read(s) for s in scenarios]
+        if any(v != values[0] for v in values[1:]):
+            differ.append(f"{words} differs ({' vs '.join(show(v) for v in values)})")
+    if not differ:
+        return ""
+    return "not comparable: " + " and ".join(differ) + (f" — see '{kpi_label(see)}'" if see else "")
+
+
+# --------------------------------------------------------------------------- tables and clocks
 
 
 def _share(numerator: float, denominator: float) -> float:
@@ -93,12 +224,58 @@ def leak_table(result: "SimulationResult") -> pd.DataFrame:
     return table
 
 
+def _duty_before(team: Any, t: np.ndarray) -> np.ndarray:
+    """On-duty minutes of one rep of `team` in [0, t) (the clock's day 0 is a Monday); NaN stays NaN."""
+    t = np.asarray(t, dtype=float)
+    start, end, days = _team_hours(team)
+    shift = end - start
+    working = np.array([d in days for d in WEEKDAYS], dtype=float)
+    if shift >= MINUTES_PER_DAY and working.all():
+        return t.copy()
+    weeks = np.floor(t / MINUTES_PER_WEEK)
+    offset = t - weeks * MINUTES_PER_WEEK
+    day = np.nan_to_num(np.floor(offset / MINUTES_PER_DAY), nan=0.0).astype(int).clip(0, 6)
+    tod = offset - day * MINUTES_PER_DAY
+    before_day = np.concatenate([[0.0], np.cumsum(working)])  # working days before weekday d
+    out = weeks * shift * working.sum() + before_day[day] * shift + np.clip(tod - start, 0.0, shift) * working[day]
+    return np.where(np.isnan(t), np.nan, out)
+
+
+def duty_between(team: Any, start: Any, end: Any) -> np.ndarray:
+    """On-duty minutes of `team` in [start, end): how long a clock that runs in business hours ran."""
+    return _duty_before(team, end) - _duty_before(team, start)
+
+
 def sla_minutes(result: "SimulationResult", start: pd.Series, end: pd.Series) -> np.ndarray:
     """Minutes between two times on the scenario's SLA clock (business hours or calendar)."""
     start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
     if result.scenario.sla.clock == "calendar":
         return end - start
-    return BusinessCalendar(result.scenario.team).duty_between(start, end)
+    return duty_between(result.scenario.team, start, end)
+
+
+def speed_to_lead(leads: pd.DataFrame) -> np.ndarray:
+    """Wall-clock minutes from engaging to the first touch, per lead; +inf for a lead never touched."""
+    first = leads["first_touch_at"].to_numpy(dtype=float)
+    engaged = leads["engaged_at"].to_numpy(dtype=float)
+    return np.where(np.isnan(first), math.inf, first - engaged)
+
+
+def speed_quantile(speed: Any, q: float) -> float:
+    """The q-quantile of speed-to-lead over all MQLs, a lead not touched (NaN or +inf) counting as +inf.
+
+    The empirical quantile without interpolation: the smallest t such that at least a share
+    q of the MQLs was touched within t; +inf when fewer than q were touched; NaN for no MQL.
+    """
+    values = np.asarray(speed, dtype=float)
+    if not len(values):
+        return math.nan
+    values = np.where(np.isnan(values), math.inf, values)
+    k = max(1, math.ceil(q * len(values) - 1e-9))
+    return float(np.partition(values, k - 1)[k - 1])
+
+
+# --------------------------------------------------------------------------- the KPIs
 
 
 def kpis(result: "SimulationResult") -> dict[str, float]:
@@ -117,47 +294,53 @@ def kpis(result: "SimulationResult") -> dict[str, float]:
     out["opportunities"] = float(funnel["opportunity"])
     out["won_deals"] = float(funnel["won"])
     out["lead_to_won"] = _share(funnel["won"], funnel["lead"])
+    mql = leads[leads["mql_at"].notna()]
+    n_mql = len(mql)
+    speed = speed_to_lead(mql)
+    touched = speed[np.isfinite(speed)]
+    out["mql_to_touched"] = _share(len(touched), n_mql)
     out["mql_to_contacted"] = _share(funnel["contacted"], funnel["mql"])
     out["contacted_to_sql"] = _share(funnel["sql"], funnel["contacted"])
     out["sql_to_demo_held"] = _share(funnel["demo_held"], funnel["sql"])
     out["demo_held_to_opportunity"] = _share(funnel["opportunity"], funnel["demo_held"])
     out["opportunity_to_won"] = _share(funnel["won"], funnel["opportunity"])
 
-    mql = leads[leads["mql_at"].notna()]
-    touched = mql["speed_to_lead"].dropna().to_numpy()
-    sla = sc.sla.first_touch_minutes
-    if len(touched):
-        out["speed_to_lead_mean"] = float(touched.mean())
-        out["speed_to_lead_median"] = float(np.median(touched))
-        out["speed_to_lead_p90"] = float(np.quantile(touched, 0.9))
-    else:
-        out["speed_to_lead_mean"] = out["speed_to_lead_median"] = out["speed_to_lead_p90"] = math.nan
-    # the SLA clock starts when sales receives the lead (hand-off), speed-to-lead when the lead engaged;
-    # it runs in business hours unless the scenario says calendar time
-    waited = sla_minutes(result, mql["mql_at"], mql["first_touch_at"])
-    waited = waited[~np.isnan(waited)]
-    within = int((waited <= sla + 1e-9).sum())
-    out["share_within_sla"] = _share(within, len(waited))
-    out["sla_compliance"] = _share(within, len(mql))
-    to_assign = sla_minutes(result, mql["mql_at"], mql["assigned_at"])
-    assigned_in = (to_assign <= sc.sla.assign_within_minutes + 1e-9).sum()
-    out["assignment_sla_compliance"] = _share(assigned_in, len(mql))
-    contacted_week1 = (mql["contacted_at"] - mql["mql_at"]) <= 7 * MINUTES_PER_DAY
-    enough = contacted_week1 | (mql["attempts_week1"] >= sc.sla.min_attempts_first_week)
-    out["first_week_attempt_compliance"] = _share(enough.sum(), len(mql))
+    # speed-to-lead over every MQL, in wall-clock time from engaging: what perishes
+    out["speed_to_lead_median"] = speed_quantile(speed, 0.5)
+    out["speed_to_lead_p90"] = speed_quantile(speed, 0.9)
+    out["speed_to_lead_mean_touched"] = float(touched.mean()) if len(touched) else math.nan
+    out["touched_within_5_min"] = _share((speed <= 5.0 + 1e-9).sum(), n_mql)
+    out["touched_within_1_hour"] = _share((speed <= MINUTES_PER_HOUR + 1e-9).sum(), n_mql)
+    start, end = sc.team.shift
+    on_duty = duty_between(sc.team, mql["mql_at"], mql["first_touch_at"])  # NaN when never touched
+    out["touched_within_1_business_day"] = _share((on_duty <= (end - start) + 1e-9).sum(), n_mql)
+
+    # every clause of the SLA, against the scenario's own SLA; the clocks start at hand-off and run in
+    # business hours unless the SLA says calendar; a lead never assigned / touched is a breach
     out["mqls_per_month"] = out["mqls"] / months
-    out["attempts_per_lead"] = float(mql["attempts"].mean()) if len(mql) else math.nan
+    out["mql_delivery"] = _share(out["mqls_per_month"], sc.sla.mqls_per_month)
+    assigned = sla_minutes(result, mql["mql_at"], mql["assigned_at"])
+    out["assignment_sla_compliance"] = _share((assigned <= sc.sla.assign_within_minutes + 1e-9).sum(), n_mql)
+    waited = sla_minutes(result, mql["mql_at"], mql["first_touch_at"])
+    out["sla_compliance"] = _share((waited <= sc.sla.first_touch_minutes + 1e-9).sum(), n_mql)
+    reached_week1 = (mql["contacted_at"] - mql["mql_at"]) <= MINUTES_PER_WEEK
+    enough = reached_week1 | (mql["attempts_week1"] >= sc.sla.min_attempts_first_week)
+    out["first_week_attempt_compliance"] = _share(enough.sum(), n_mql)
+    out["attempts_per_lead"] = float(mql["attempts"].mean()) if n_mql else math.nan
 
     reps = result.reps
-    out["rep_utilisation"] = _share(reps["busy_minutes"].sum(), reps["duty_minutes"].sum())
+    out["rep_utilisation"] = _share(reps["busy_minutes"].sum(), reps["duty_minutes"].sum())  # arrival window
     out["backlog_mean"] = float(result.stats["mean_leads_in_sales"])
     out["backlog_max"] = float(result.backlog["open_leads"].max()) if len(result.backlog) else 0.0
 
     out["revenue"] = float(leads["revenue"].sum())
     out["revenue_per_month"] = out["revenue"] / months
     out["won_deals_per_month"] = out["won_deals"] / months
+    # reps are paid for every month they work: the arrival months, or longer while the cohort's tail is worked
+    work_end = float(result.stats.get("work_end_minutes", result.stats["horizon_minutes"]))
+    out["work_months"] = max(float(months), work_end / MINUTES_PER_MONTH)
     out["lead_cost"] = float(leads["cost"].sum())
-    out["rep_cost"] = sc.team.reps * sc.team.cost_per_rep_month * months
+    out["rep_cost"] = sc.team.reps * sc.team.cost_per_rep_month * out["work_months"]
     out["total_cost"] = out["lead_cost"] + out["rep_cost"]
     out["cost_per_lead"] = _share(out["lead_cost"], out["leads"])
     out["cost_per_acquisition"] = _share(out["total_cost"], out["won_deals"])

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
-from .metrics import KPI_INFO, kpi_label
+from .metrics import KPI_INFO, kpi_label, speed_quantile
 
 __all__ = [
     "FUNNEL_KPIS",
@@ -174,8 +174,10 @@ def speed_to_lead_figure(speed: Mapping[str, np.ndarray | pd.Series], slas: Mapp
                          *, title: str | None = None) -> Figure:
     """Share of MQLs first touched within t minutes of engaging (one curve per scenario).
 
-    ``speed`` maps scenario name to speed-to-lead values in minutes (untouched leads may be
-    NaN: they keep each curve below 100%); ``slas`` maps name to its first-touch SLA.
+    ``speed`` maps scenario name to speed-to-lead values in minutes of every MQL (a lead not
+    touched is NaN or +inf: it keeps the curve below 100%); ``slas`` maps name to its
+    first-touch SLA. The median in the legend counts every MQL ("not touched" when fewer
+    than half were).
     """
     fig = Figure(figsize=(8.5, 3.8), layout="constrained")
     ax = fig.add_subplot()
@@ -188,9 +190,10 @@ def speed_to_lead_figure(speed: Mapping[str, np.ndarray | pd.Series], slas: Mapp
             continue
         touched = np.clip(touched, 0.1, None)
         share = np.arange(1, len(touched) + 1) / total
-        median = float(np.median(touched))
+        median = speed_quantile(arr, 0.5)
+        median_text = format_minutes(median) if math.isfinite(median) else "not touched"
         ax.step(touched, share, where="post", color=_colour(i), lw=1.8,
-                label=f"{name} (median {format_minutes(median)})")
+                label=f"{name} (median {median_text}, {len(touched) / total:.0%} touched)")
         upper = max(upper, float(touched[-1]))
         if slas and name in slas and slas[name] is not None:
             ax.axvline(max(float(slas[name]), 0.1), color=_colour(i), ls="--", lw=1)
@@ -241,7 +244,7 @@ def leak_figure(summary: pd.DataFrame, scenarios: Sequence[str], *, title: str |
 
 def money_figure(summary: pd.DataFrame, scenarios: Sequence[str],
                  panels: Sequence[tuple[str, str]] = (("revenue_per_month", "Revenue per month"),
-                                                      ("cost_per_month", "Cost per month"),
+                                                      ("cost_per_month", "Cost per month of leads"),
                                                       ("cost_per_acquisition", "Cost per acquisition")),
                  *, title: str | None = None) -> Figure:
     """Small bar charts of money KPIs (one panel each), with 95% CIs."""
@@ -267,7 +270,7 @@ def money_figure(summary: pd.DataFrame, scenarios: Sequence[str],
 
 
 _VERDICT_COLOURS = {"B wins": "#2ca02c", "A wins": "#d62728", "no practical difference": "#7f7f7f",
-                    "not enough replications yet": "#ff7f0e"}
+                    "not enough replications yet": "#ff7f0e", "not comparable": "#b0b0b0", "no verdict": "#b0b0b0"}
 
 
 def effect_figure(table: pd.DataFrame, *, verdict_text: Sequence[str] | None = None,
@@ -410,7 +413,7 @@ def _sort_key(value: object) -> tuple[int, float, str]:
 def _short(value: float, kpi: str) -> str:
     unit = KPI_INFO.get(kpi, ("", "count", 0))[1]
     if not math.isfinite(value):
-        return "—"
+        return "not touched" if unit == "minutes" and value > 0 else "—"
     if unit == "ratio":
         return f"{100 * value:.1f}%"
     if unit == "money":

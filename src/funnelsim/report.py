@@ -35,8 +35,8 @@ from .atomic import write_text
 from .errors import FunnelsimError, InputError
 from .executors import Executor, make_executor, owned_executor
 from .experiment import Comparison, check_kpi, compare
-from .metrics import KPI_INFO, kpi_label
-from .model import simulate
+from .metrics import KPI_INFO, kpi_label, speed_to_lead
+from .simulation import simulate
 from .plots import (
     FUNNEL_KPIS,
     LEAK_KPIS,
@@ -88,15 +88,21 @@ REPORT_NOTEBOOK = "ab_compare.ipynb"
 #: KPIs of the verdict table, in order
 VERDICT_KPIS: tuple[str, ...] = (
     "won_deals", "revenue_per_month", "cost_per_acquisition", "lead_to_won", "contacted", "sqls",
-    "speed_to_lead_median", "sla_compliance",
+    "speed_to_lead_median", "touched_within_1_hour", "sla_compliance",
 )
+#: speed-to-lead over every MQL, and the fixed thresholds that compare across scenarios
 SPEED_KPIS: tuple[str, ...] = (
-    "speed_to_lead_median", "speed_to_lead_p90", "share_within_sla", "sla_compliance", "attempts_per_lead",
-    "first_week_attempt_compliance", "rep_utilisation", "backlog_mean",
+    "speed_to_lead_median", "speed_to_lead_p90", "touched_within_5_min", "touched_within_1_hour",
+    "touched_within_1_business_day", "mql_to_touched", "speed_to_lead_mean_touched", "attempts_per_lead",
+    "rep_utilisation", "backlog_mean",
+)
+#: every clause of the SLA, each measured against the scenario's own SLA
+SLA_KPIS: tuple[str, ...] = (
+    "mql_delivery", "assignment_sla_compliance", "sla_compliance", "first_week_attempt_compliance",
 )
 MONEY_KPIS: tuple[str, ...] = (
-    "revenue_per_month", "won_deals_per_month", "total_cost", "rep_cost", "lead_cost", "cost_per_lead",
-    "cost_per_acquisition",
+    "revenue_per_month", "won_deals_per_month", "total_cost", "rep_cost", "work_months", "lead_cost",
+    "cost_per_lead", "cost_per_acquisition",
 )
 #: why each leak happens, in words a revenue leader uses
 LEAK_WHY: dict[str, str] = {
@@ -396,10 +402,11 @@ def _cost_clause(row: pd.Series | None, months: float, baseline_total: float) ->
     if abs(lo) <= tolerance and abs(hi) <= tolerance:
         return ", at no extra cost"
     if _direction(row) > 0:
-        return f", for {_money(diff)} a month more in rep and lead cost"
+        return f", for {_money(diff)} more in rep and lead cost per month of leads"
     if _direction(row) < 0:
-        return f", and costs {_money(-diff)} a month less"
-    return f", with cost changing by {_money(diff, True)} a month (95% CI {_money(lo, True)} to {_money(hi, True)})"
+        return f", and costs {_money(-diff)} less per month of leads"
+    return (f", with cost changing by {_money(diff, True)} per month of leads (95% CI {_money(lo, True)} to "
+            f"{_money(hi, True)})")
 
 
 def summary_sentences(comparison: Comparison, baseline: Scenario, variants: Sequence[Scenario]) -> list[str]:
@@ -436,7 +443,8 @@ def _shown_path(path: str | Path) -> str:
 
 def _verdict_class(verdict: str) -> str:
     return {"B wins": "verdict-B", "A wins": "verdict-A", "no practical difference": "verdict-none",
-            "not enough replications yet": "verdict-more"}.get(verdict, "verdict-none")
+            "not enough replications yet": "verdict-more", "not comparable": "verdict-none",
+            "no verdict": "verdict-none"}.get(verdict, "verdict-none")
 
 
 def _verdict_words(verdict: str, baseline: str, variant: str) -> str:
@@ -447,11 +455,13 @@ def _verdict_words(verdict: str, baseline: str, variant: str) -> str:
         "not enough replications yet": "not enough replications yet",
         "higher": f"higher with {variant}",
         "lower": f"lower with {variant}",
+        "not comparable": "not comparable",
+        "no verdict": "no verdict",
     }.get(verdict, verdict)
 
 
 def _fmt(kpi: str, value: float) -> str:
-    return format_value(kpi, value) if value is not None and math.isfinite(float(value)) else "—"
+    return format_value(kpi, float(value)) if value is not None else "—"
 
 
 def _diff_text(kpi: str, diff: float, low: float, high: float) -> str:
@@ -561,8 +571,10 @@ class ABReport:
                              f"<td>{_diff_text(kpi, row['diff'], row['ci_low'], row['ci_high'])}</td>")
                 if with_verdict:
                     verdict = str(row["verdict"])
+                    note = str(row.get("note", "") or "")
+                    note_html = f'<br><span class="muted">{html.escape(note)}</span>' if note else ""
                     cells.append(f'<td class="text {_verdict_class(verdict)}">'
-                                 f"{html.escape(_verdict_words(verdict, base, v))}</td>")
+                                 f"{html.escape(_verdict_words(verdict, base, v))}{note_html}</td>")
             if first is None:
                 continue
             if notes:
@@ -613,11 +625,10 @@ class ABReport:
                 f"(paired comparison, {html.escape(str(method))}) shows an improvement larger than the practical "
                 "threshold; \"no practical difference\" when it lies within the threshold; otherwise more "
                 "replications are needed.</p>")
-        slas = {s.sla.first_touch_minutes for s in [self.baseline, *self.variants]}
-        if len(slas) > 1:
-            note += ('<p class="muted">SLA compliance is measured against each scenario\'s own first-touch SLA '
-                     f"({', '.join(_duration_words(m) for m in sorted(slas))}): a stricter SLA is harder to meet "
-                     "even when leads are called sooner.</p>")
+        note += ('<p class="muted">"A beats B" is only said on a measure defined the same way for both: a '
+                 "measure that reads a setting in which the scenarios differ (such as SLA compliance under two "
+                 "different SLAs) is marked not comparable, with the measure to read instead. Speed-to-lead counts "
+                 "every MQL; a lead never called counts as not touched, so fewer calls never look faster.</p>")
         return self._rows(VERDICT_KPIS) + figure + note + self._all_kpis()
 
     def _all_kpis(self) -> str:
@@ -647,7 +658,13 @@ class ABReport:
         return (f"<p>How long a lead waits, from engaging to its first call. Curves: every MQL of one replication "
                 f"(seed {self.speed_seed}, the same leads for every scenario); dashed lines: each first-touch "
                 "SLA. Further right means slower; a curve ending below 100% means some leads were never "
-                "called.</p>" + figure + self._rows(SPEED_KPIS, with_verdict=False))
+                "called.</p>" + figure +
+                "<p>Median and 90th percentile count every MQL; a lead never called counts as not touched "
+                "(\"not touched\" when too few MQLs were called to reach the percentile). The shares touched "
+                "within 5 minutes and 1 hour of engaging, and within 1 business day of the hand-off, are "
+                "defined the same way in every scenario.</p>" + self._rows(SPEED_KPIS, with_verdict=False) +
+                "<p>The SLA, clause by clause, each against the scenario's own SLA:</p>" +
+                self._rows(SLA_KPIS, with_verdict=False))
 
     def _money(self) -> str:
         summary = self.summary()
@@ -655,7 +672,8 @@ class ABReport:
         months = self.baseline.months
         return (figure + self._rows(MONEY_KPIS) +
                 f'<p class="muted">Revenue counts deals won from the leads of the {_months(months)} simulated; '
-                "cost is reps plus lead acquisition over the same months; cost per acquisition = cost ÷ won "
+                "cost is lead acquisition plus reps for every month they work, including the weeks after the "
+                "last lead arrived while its follow-up is worked; cost per acquisition = cost ÷ won "
                 "deals.</p>")
 
     def _assumptions(self) -> str:
@@ -893,7 +911,7 @@ def build_report(baseline: str | Path | Scenario, variants: Sequence[str | Path 
     speed = {}
     for name, scenario in zip(_unique_names(loaded), loaded):
         leads = simulate(scenario, speed_seed, record_events=False).leads
-        speed[name] = leads.loc[leads["mql_at"].notna(), "speed_to_lead"].to_numpy(dtype=float)
+        speed[name] = speed_to_lead(leads[leads["mql_at"].notna()])
     return ABReport(comparison=comparison, baseline=base, variants=list(rest), paths=paths, speed=speed,
                     speed_seed=speed_seed)
 

@@ -11,9 +11,14 @@ __all__ = ["kpi_text", "format_value"]
 
 
 def format_value(name: str, value: float) -> str:
+    """A KPI value for people; +inf speed-to-lead (too few MQLs touched for the quantile) reads "not touched"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     unit = KPI_INFO.get(name, ("", "count", 0))[1]
+    if math.isinf(value):
+        return "not touched" if unit == "minutes" and value > 0 else "—"
+    if unit == "months":
+        return f"{value:,.2f} months"
     if unit == "ratio":
         return f"{100 * value:.1f}%"
     if unit == "money":

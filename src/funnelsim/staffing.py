@@ -78,11 +78,13 @@ class Condition:
 
         v = np.asarray(values, dtype=float)
         if self.probability is None:
-            v = v[np.isfinite(v)]
+            v = v[~np.isnan(v)]  # +inf ("not touched") stays: it fails an upper bound, as it should
             if not len(v):
                 return {"estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan, "met": False}
-            mean = float(v.mean())
-            half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
+            with np.errstate(invalid="ignore"):
+                mean = float(v.mean())
+                half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 \
+                    else math.nan
             return {"estimate": mean, "ci_low": mean - half, "ci_high": mean + half,
                     "met": bool(_OPS[self.op](mean, self.threshold))}
         hits = _OPS[self.op](v, self.threshold)  # NaN never meets it

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from .experiment import replication_seeds
-from .metrics import kpi_label, kpis
-from .model import simulate
+from .metrics import comparability_note, kpi_label, kpis, speed_to_lead
+from .simulation import simulate
 from .plots import figure_png, format_minutes, funnel_figure, speed_to_lead_figure, summarise
 from .report_text import format_value
 from .scenario import Scenario, load_scenario
@@ -51,8 +51,8 @@ ROUTING_POLICIES: tuple[tuple[str, str], ...] = (
 )
 #: KPIs in the panel's table, baseline beside what-if
 SUMMARY_KPIS: tuple[str, ...] = (
-    "mqls", "contacted", "won_deals", "speed_to_lead_median", "sla_compliance", "revenue_per_month",
-    "cost_per_acquisition",
+    "mqls", "contacted", "won_deals", "speed_to_lead_median", "touched_within_1_hour", "sla_compliance",
+    "revenue_per_month", "cost_per_acquisition",
 )
 MAX_ATTEMPTS = 12
 _EXTRA_ATTEMPT_GAP = 2 * 1440.0  # attempts beyond the scenario's cadence: every two days
@@ -156,7 +156,7 @@ class WhatIfPanel:
             for kpi, value in kpis(result).items():
                 rows.append({"scenario": scenario.name, "replication": replication, "kpi": kpi, "value": value})
             mql = result.leads[result.leads["mql_at"].notna()]
-            speed.append(mql["speed_to_lead"].to_numpy(dtype=float))
+            speed.append(speed_to_lead(mql))
         runs = pd.DataFrame(rows)
         months = scenario.months
         cost = runs[runs["kpi"] == "total_cost"].assign(kpi="cost_per_month")
@@ -178,7 +178,8 @@ class WhatIfPanel:
             {self.baseline.name: self._baseline_speed, what_if.name: speed},
             {self.baseline.name: self.baseline.sla.first_touch_minutes, what_if.name: what_if.sla.first_touch_minutes},
         ), dpi=80)
-        self.table.value = self._table_html(summary, names)
+        notes = {k: comparability_note(k, [self.baseline, what_if]) for k in SUMMARY_KPIS}
+        self.table.value = self._table_html(summary, names, {k: n for k, n in notes.items() if n})
         self.last_seconds = time.perf_counter() - started
         self.status.value = (f"<small>Re-simulated {self.replications} replications × {self.months:g} month(s) "
                              f"in {self.last_seconds:.1f} s.</small>")
@@ -202,16 +203,20 @@ class WhatIfPanel:
             rows.append(row)
         return pd.DataFrame(rows).set_index("kpi")
 
-    def _table_html(self, summary: pd.DataFrame, names: list[str]) -> str:
+    def _table_html(self, summary: pd.DataFrame, names: list[str], notes: dict[str, str] | None = None) -> str:
+        """Baseline beside what-if; `notes` (KPI -> why) marks measures the two define differently."""
+        notes = notes or {}
         head = "".join(f"<th style='text-align:right;padding:2px 8px'>{html.escape(n)}</th>" for n in names)
         body = []
         for kpi in SUMMARY_KPIS:
             cells = "".join(f"<td style='text-align:right;padding:2px 8px'>{format_value(kpi, self.value(kpi, n))}</td>"
                             for n in names)
-            body.append(f"<tr><td style='padding:2px 8px'>{html.escape(kpi_label(kpi))}</td>{cells}</tr>")
+            mark = " *" if kpi in notes else ""
+            body.append(f"<tr><td style='padding:2px 8px'>{html.escape(kpi_label(kpi))}{mark}</td>{cells}</tr>")
+        footnotes = "".join(f"<br>* {html.escape(kpi_label(k))}: {html.escape(n)}" for k, n in notes.items())
         return (f"<table style='border-collapse:collapse;margin-left:24px'><tr><th></th>{head}</tr>"
                 f"{''.join(body)}</table><p style='margin-left:24px'><small>Means over {self.replications} "
-                f"replications of {self.months:g} month(s).</small></p>")
+                f"replications of {self.months:g} month(s).{footnotes}</small></p>")
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -18,7 +18,7 @@ from funnelsim.experiment import (
     replication_seeds,
     variance_reduction,
 )
-from funnelsim.metrics import KPI_INFO, kpis
+from funnelsim.metrics import KPI_INFO, NO_VERDICT_KPIS, kpis
 from funnelsim.model import simulate
 from funnelsim.scenario import Scenario, load_scenario
 from funnelsim.staffing import staff
@@ -57,8 +57,10 @@ def test_identical_scenarios_show_no_difference_at_all(short_baseline: Scenario,
     result = compare(short_baseline, twin, replications=3, executor=serial)
     assert result.computed == 3  # same hash and seed: each replication runs once
     assert (result.table["diff"].fillna(0) == 0).all()
-    assert set(result.table["verdict"]) <= {"no practical difference", "not enough replications yet"}
-    assert (result.table.dropna(subset=["ci_low"])["verdict"] == "no practical difference").all()
+    decided = result.table[~result.table["kpi"].isin(NO_VERDICT_KPIS)]  # descriptive KPIs never get a verdict
+    assert set(decided["verdict"]) <= {"no practical difference", "not enough replications yet"}
+    assert (decided.dropna(subset=["ci_low"])["verdict"] == "no practical difference").all()
+    assert set(result.table[result.table["kpi"].isin(NO_VERDICT_KPIS)]["verdict"]) == {"no verdict"}
 
 
 def test_common_random_numbers_narrow_the_interval_at_least_twofold(scenarios_dir: Path, serial) -> None:
@@ -81,23 +83,29 @@ def test_compare_table_and_runs(short_baseline: Scenario, five_minute: Scenario,
     assert len(result.runs) == 3 * 4 * result.runs["kpi"].nunique()
     assert list(result.table["variant"].unique()) == ["five_minute_sla", "more_reps"]
     assert set(result.table["verdict"]) <= set(VERDICTS)
-    assert (result.table["p_adjusted"].dropna() >= result.table["p_value"].dropna() - 1e-12).all()
+    tested = result.table.dropna(subset=["p_adjusted"])  # rows without a verdict are no test
+    assert (tested["p_adjusted"] >= tested["p_value"] - 1e-12).all()
     table = result.table.set_index(["variant", "kpi"])
     # the lever changes nothing upstream of sales: same leads in both scenarios (common random numbers)
     for name in ("leads", "mqls", "lead_cost"):
         assert table.loc[("five_minute_sla", name), "diff"] == 0
         assert table.loc[("five_minute_sla", name), "verdict"] == "no practical difference"
-    # two more reps cost exactly 2 x cost_per_rep_month x months more, in every replication
-    extra = 2 * short_baseline.team.cost_per_rep_month * short_baseline.months
+    # reps are paid for at least the arrival months (longer while the cohort's tail is worked): two more cost more
+    rep_cost = result.runs[result.runs["kpi"] == "rep_cost"].groupby("scenario")["value"]
+    month_of_reps = short_baseline.team.cost_per_rep_month * short_baseline.months
+    assert rep_cost.min()["baseline"] >= 8 * month_of_reps and rep_cost.min()["more_reps"] >= 10 * month_of_reps
     row = table.loc[("more_reps", "rep_cost")]
-    assert (row["diff"], row["ci_low"], row["ci_high"]) == (extra, extra, extra)
-    assert row["verdict"] == "A wins" and KPI_INFO["rep_cost"][2] == -1
+    assert row["ci_low"] > 0 and row["verdict"] == "A wins" and KPI_INFO["rep_cost"][2] == -1
     # the means in the table are the means of the runs
     runs = result.runs[result.runs["kpi"] == "won_deals"].groupby("scenario")["value"].mean()
     assert table.loc[("more_reps", "won_deals"), "mean_variant"] == pytest.approx(runs["more_reps"])
     assert table.loc[("more_reps", "won_deals"), "mean_baseline"] == pytest.approx(runs["baseline"])
-    # a 5-minute SLA is stricter, so fewer MQLs meet it: the baseline "wins" SLA compliance
+    # a 5-minute SLA is a different measure: no verdict on SLA compliance, a fixed threshold instead
+    sla = table.loc[("five_minute_sla", "sla_compliance")]
+    assert sla["verdict"] == "not comparable" and "first-touch SLA differs (60 min vs 5 min)" in sla["note"]
+    assert table.loc[("more_reps", "sla_compliance"), "note"] == ""
     assert table.loc[("five_minute_sla", "speed_to_lead_median"), "diff"] < 0
+    assert table.loc[("five_minute_sla", "touched_within_1_hour"), "diff"] > 0
 
 
 def test_replications_to_precision(short_baseline: Scenario, five_minute: Scenario, serial) -> None:
@@ -122,8 +130,8 @@ def test_sweep_runs_every_point_on_the_same_seeds(scenarios_dir: Path, serial) -
     assert list(runs.columns) == ["point", "team.reps", *RUN_COLUMNS]
     assert len(runs) == 2 * 2 * 2 and set(runs["kpi"]) == {"won_deals", "rep_cost"}
     assert set(runs["seed"]) == set(replication_seeds(4, 2))
-    cost = runs[runs["kpi"] == "rep_cost"].groupby("team.reps")["value"].first()
-    assert cost[8] == 2 * cost[4] == 8 * short_cost(scenarios_dir)
+    cost = runs[runs["kpi"] == "rep_cost"].groupby("team.reps")["value"].min()
+    assert cost[4] >= 4 * short_cost(scenarios_dir) and cost[8] >= 8 * short_cost(scenarios_dir)
     summary = summarize_sweep(runs)
     assert {"mean", "sd", "n", "ci_low", "ci_high"} <= set(summary.columns)
     won = summary[(summary["kpi"] == "won_deals") & (summary["team.reps"] == 4)].iloc[0]

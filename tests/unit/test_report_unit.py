@@ -17,6 +17,7 @@ from funnelsim.errors import FunnelsimError
 from funnelsim.experiment import RUN_COLUMNS, TABLE_COLUMNS, Comparison
 from funnelsim.report import (
     SECTIONS,
+    _money,
     assumptions_table,
     build_report,
     change_phrase,
@@ -77,7 +78,7 @@ def test_summary_sentence_with_more_cost_and_mixed_evidence(baseline) -> None:
     (sentence,) = summary_sentences(c, baseline, [variant])
     assert sentence == ("Hiring 2 reps (10 instead of 8) raises won deals by 10% (95% CI 5.0–15%), while the effect "
                         "on revenue is not clear (revenue +$20k a month (95% CI −$5.0k to +$45k), a range that "
-                        "includes no change), for $18k a month more in rep and lead cost.")
+                        "includes no change), for $18k more in rep and lead cost per month of leads.")
 
 
 def test_summary_sentence_when_the_variant_loses(baseline) -> None:
@@ -156,9 +157,12 @@ def test_report_provenance_and_assumptions(tiny_report) -> None:
     assumptions = tiny_report.section("assumptions")
     assert "<td>Sales reps</td><td>8</td><td>10</td>" in assumptions
     assert "<td>Months of leads simulated</td><td>0.25</td><td>0.25</td>" in assumptions
-    # two more reps at $9,000 a month: $18k a month more, never "at no extra cost"
+    # two more reps at $9,000 a month, paid while the cohort's tail is worked: never "at no extra cost"
     summary = tiny_report.section("summary")
-    assert "for $18k a month more in rep and lead cost." in summary and "no extra cost" not in summary
+    cost = c.table.set_index("kpi").loc["total_cost"]
+    assert cost["diff"] >= 2 * 9000 * 0.25 and "no extra cost" not in summary
+    assert f"{_money(cost['diff'] / 0.25)} more in rep and lead cost per month of leads" in summary or \
+        f"cost changing by {_money(cost['diff'] / 0.25, True)} per month of leads" in summary
 
 
 def test_notebook_to_html_hides_code_stderr_and_skipped_cells() -> None:

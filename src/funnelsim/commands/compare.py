@@ -156,12 +156,16 @@ def comparison_text(result: Comparison, show_all: bool = False, store: Path | No
             diff = (f"{format_diff(row.kpi, row.unit, row.diff)} [{format_diff(row.kpi, row.unit, row.ci_low)}, "
                     f"{format_diff(row.kpi, row.unit, row.ci_high)}]")
             change = f"{_percent(row.rel_change)} [{_percent(row.rel_ci_low)}, {_percent(row.rel_ci_high)}]"
-            verdict = row.verdict + (f" (min effect {row.min_effect:g})" if row.min_effect else "")
+            verdict = row.verdict + (f" (min effect {row.min_effect:g})" if row.min_effect else "") + \
+                (" *" if getattr(row, "note", "") else "")
             body.append((row.label, format_value(row.kpi, row.mean_baseline), format_value(row.kpi, row.mean_variant),
                          diff, change, verdict))
         widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
         for r in [header, *body]:
             lines.append("  " + "  ".join(str(c).ljust(w) if i in (0, 3, 4, 5) else str(c).rjust(w)
                                           for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+        for row in rows.itertuples(index=False):
+            if getattr(row, "note", ""):
+                lines.append(f"  * {row.label}: {row.note}")
     return "\n".join(lines)
 
