@@ -180,10 +180,14 @@ class Nurture(_Model):
     """Leads that fit but are not ready yet: campaign emails, clicks, hot-lead alerts."""
 
     enabled: bool = True
-    click_probability: Probability = 0.35
+    click_probability: Probability = 0.35  # a legitimate lead's chance to ever click a campaign email
+    junk_click_probability: Probability = 0.35  # spam, students and lost visitors
     mean_days_to_click: Positive = 20.0
     interest_boost: Probability = 0.3
     max_days: Positive = 90.0
+    # without alerts, a click that makes a lead sales-ready waits for marketing's next review of
+    # the nurture list: exponential, this many days on average (0 = at once)
+    review_days: NonNegative = 0.0
     hot_lead_alerts: bool = False
 
 
@@ -242,7 +246,7 @@ class Team(_Model):
     ``speed_spread``: standard deviations on the log scale), drawn from its own stream.
     """
 
-    reps: Annotated[int, Field(ge=1, le=10_000)] = 8
+    reps: Annotated[int, Field(ge=0, le=10_000)] = 8  # 0: an extreme-condition test (nothing is contacted)
     tiers: list[Tier] = Field(default_factory=list)
     skill_spread: Annotated[float, Field(ge=0.0, le=3.0, allow_inf_nan=False)] = 0.0
     speed_spread: Annotated[float, Field(ge=0.0, le=2.0, allow_inf_nan=False)] = 0.0

@@ -44,6 +44,7 @@ class FollowUpStep:
             rep.open += 1
         if k == 0:
             lead.first_touch_at = now
+        lead.last_touch_at = now
         lead.attempts += 1
         if now - lead.mql_at <= MINUTES_PER_WEEK:
             lead.attempts_week1 += 1
@@ -53,7 +54,7 @@ class FollowUpStep:
         answered = self._answers(i, k, lead.answer_shift, now - lead.engaged_at)
         team = self.scenario.team
         duration = (team.talk_minutes if answered else team.dial_minutes) * self.call_scale[k][i] / rep.speed
-        lead.pending = -1
+        self._void_call(lead)  # this call is being made
 
         def done() -> None:
             if not lead.in_sales:  # aged out while on the phone: the call still ends the matter

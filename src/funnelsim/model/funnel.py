@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -77,7 +78,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         self.shared: list[tuple] = []
         self.waiting: deque[Lead] = deque()
         self.ageing_queue: deque[tuple[float, Lead, float]] = deque()  # deadlines in hand-off order
-        self.reclaim_queue: deque[tuple[float, Lead, int]] = deque()  # deadlines in assignment order
+        self.reclaim_queue: list[tuple[float, int, Lead, int]] = []  # heap of (deadline, seq, lead, rep)
         self.batch: list[Lead] = []
         self.idle: list[Rep] = []
         self.events: list[tuple] = []
@@ -85,6 +86,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         self.unresolved = 0
         self.arrivals_done = False
         self.seq = 0
+        self.queued_calls = 0  # live call items in the queues (due or scheduled)
         self.horizon = scenario.horizon_minutes
         self.work_end = 0.0
         # exact time-average of leads in sales (assigned or waiting, prospecting not done)
@@ -140,6 +142,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         self.reachable = pop.reachable.tolist()
         self.handoff = pop.handoff.tolist()
         self.click = pop.click.tolist()
+        self.review = pop.review.tolist()
         self.u_sql = pop.u_sql.tolist()
         self.u_opportunity = pop.u_opportunity.tolist()
         self.u_answer = [a.tolist() for a in pop.u_answer]
@@ -194,14 +197,10 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         return self.arrivals_done and self.unresolved == 0
 
     def _sampler(self):
+        """Daily samples of the backlog: leads in sales, leads waiting for a rep under the cap, queued calls."""
         env = self.env
         while not self._finished() and env.now <= self.horizon:
-            now, live = env.now, self._live
-            due = sum(1 for e in self.shared if live(e)) + sum(
-                sum(1 for e in r.ready if live(e)) + sum(1 for f in r.future if f[0] <= now and live(f[2]))
-                for r in self.reps
-            )
-            self.backlog.append((env.now, self.in_sales, len(self.waiting), due))
+            self.backlog.append((env.now, self.in_sales, len(self.waiting), self.queued_calls))
             yield env.timeout(MINUTES_PER_DAY)
 
     # ------------------------------------------------------------------ run
@@ -217,7 +216,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         if self.ageing is not None:
             env.process(self._deadline_sweeper(self.ageing_queue, self._age, self.ageing))
         if self.reclaim is not None:
-            env.process(self._deadline_sweeper(self.reclaim_queue, self._reclaim, self.reclaim))
+            env.process(self._reclaim_sweeper())
         limit = until if until is not None else self.horizon + 5 * 365 * MINUTES_PER_DAY
         env.run(until=limit)
         self._sales_delta(0)
@@ -229,12 +228,14 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         sc = self.scenario
         src_names = [s.name for s in sc.sources]
         persona_names = [p.name for p in sc.leads.personas]
-        attrs = {name: [getattr(lead, name) for lead in self.leads] for name in (
+        names = (
             "score", "engaged_at", "mql_at", "assigned_at", "rep", "first_touch_at", "contacted_at",
             "closed_at", "attempts", "attempts_week1", "sql_at", "demo_booked_at", "demo_held_at", "demo_tries",
             "reach_outs", "opportunity_at", "opportunities", "won_at", "resolved_at", "revenue", "outcome", "hot",
             "clicked", "nurtured", "reclaimed",
-        )}
+        )
+        rows = list(map(attrgetter(*names), self.leads))
+        attrs = {name: list(column) for name, column in zip(names, zip(*rows))} if rows else {name: [] for name in names}
         leads = pd.DataFrame({
             "lead_id": np.arange(n),
             "source": pd.Categorical.from_codes(pop.source[:n], categories=src_names),
@@ -253,7 +254,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         events = pd.DataFrame(self.events, columns=["time", "lead_id", "event", "rep"])
         if len(events):
             events = events.sort_values("time", kind="stable").reset_index(drop=True)
-        backlog = pd.DataFrame(self.backlog, columns=["time", "open_leads", "waiting_for_capacity", "due_calls"])
+        backlog = pd.DataFrame(self.backlog, columns=["time", "open_leads", "waiting_for_capacity", "queued_calls"])
         duty = self.cal.duty_minutes(self.horizon)
         tier_names = [t.name for t in sc.team.tiers] or ["rep"]
         reps = pd.DataFrame({

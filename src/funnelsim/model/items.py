@@ -32,9 +32,11 @@ class Lead:
     sql_shift: float = 0.0  # log-odds shifts from quality (legitimate leads only)
     answer_shift: float = 0.0
     mql_at: float = NAN
-    assigned_at: float = NAN
+    assigned_at: float = NAN  # first assignment (the SLA's "assigned within")
+    owned_at: float = NAN  # assignment to its current rep
     rep: int = -1
     first_touch_at: float = NAN
+    last_touch_at: float = NAN  # the latest attempt
     contacted_at: float = NAN
     closed_at: float = NAN  # prospecting ended (reached, or given up)
     attempts: int = 0
@@ -56,7 +58,7 @@ class Lead:
     in_sales: bool = False  # assigned or waiting, prospecting not finished
     pending: int = -1  # seq of the live call item, -1 if none
     renurtured: bool = False
-    reclaimed: int = 0  # times taken back from a rep who had not touched it
+    reclaimed: int = 0  # times taken back from a rep who had left it untouched
 
 
 @dataclass(slots=True, eq=False)

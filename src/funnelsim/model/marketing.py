@@ -5,8 +5,10 @@ or a trained model's score handed in precomputed — drops it when its fit is be
 minimum (``filtered``), hands it to sales as an MQL after the hand-off delay when the
 score reaches the threshold, and otherwise nurtures it. A nurtured lead may click a
 campaign email: the click raises its interest, re-scores it and restarts its speed clock.
-Only a click that makes the lead sales-ready sends it to sales; with hot-lead alerts it
-goes at once (no hand-off delay, no routing batch) and its first touch jumps the queue.
+Only a click that makes the lead sales-ready sends it to sales: without alerts at
+marketing's next review of the nurture list (``review_days``) and the usual hand-off;
+with hot-lead alerts at once (no review, no hand-off delay, no routing batch), and its
+first touch jumps the queue.
 """
 
 from __future__ import annotations
@@ -75,5 +77,5 @@ class MarketingStep:
         elif nurture.hot_lead_alerts:
             lead.hot = True
             self._mql(lead)
-        else:
-            self._after(self.handoff[i], self._mql, lead)
+        else:  # marketing notices the click at its next review of the nurture list, then hands off
+            self._after(self.review[i] + self.handoff[i], self._mql, lead)

@@ -35,6 +35,7 @@ class LeadPopulation:
     reachable: np.ndarray
     handoff: np.ndarray  # minutes
     click: np.ndarray  # minutes after entering nurture until the first click, inf if never
+    review: np.ndarray  # minutes from a sales-ready click to marketing's next review of the nurture list
     u_sql: np.ndarray
     u_opportunity: np.ndarray
     extra_opportunities: np.ndarray
@@ -101,7 +102,8 @@ def generate_leads(scenario: Scenario, streams: Streams) -> LeadPopulation:
         fit_mean = np.where(legit, persona_fit[np.maximum(persona, 0)], scenario.leads.junk.fit)
         interest_mean = np.where(legit, persona_interest[np.maximum(persona, 0)], scenario.leads.junk.interest)
         reach_p = np.where(legit, scenario.leads.reachable_legitimate, scenario.leads.reachable_junk)
-        clicks = g("nurture-click").random(n) < scenario.nurture.click_probability
+        click_p = np.where(legit, scenario.nurture.click_probability, scenario.nurture.junk_click_probability)
+        clicks = g("nurture-click").random(n) < click_p
         click_after = g("nurture-delay").standard_exponential(n) * scenario.nurture.mean_days_to_click * MINUTES_PER_DAY
         u_extra = g("extra-opportunities").random(n)
         q = scenario.opportunities.extra_opportunity_probability
@@ -119,6 +121,7 @@ def generate_leads(scenario: Scenario, streams: Streams) -> LeadPopulation:
             "reachable": g("reachable").random(n) < reach_p,
             "handoff": g("handoff").standard_exponential(n) * scenario.marketing.handoff_minutes,
             "click": np.where(clicks, click_after, np.inf),
+            "review": g("nurture-review").standard_exponential(n) * scenario.nurture.review_days * MINUTES_PER_DAY,
             "u_sql": g("qualify").random(n),
             "u_opportunity": g("opportunity").random(n),
             "extra_opportunities": extra,

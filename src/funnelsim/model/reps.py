@@ -45,6 +45,8 @@ class RepsStep:
 
     def _schedule_call(self, lead: Lead, rep: Rep | None, attempt: int, due: float) -> None:
         self.seq += 1
+        if lead.pending < 0:
+            self.queued_calls += 1
         lead.pending = self.seq
         cls, key = self._key(lead, attempt)
         self._at(due, rep, (cls, key, self.seq, Call(lead, attempt, self.seq)))
@@ -86,6 +88,12 @@ class RepsStep:
         for rep in self.reps:
             if rep.wake is not None and not rep.wake.triggered:
                 rep.wake.succeed()
+
+    def _void_call(self, lead: Lead) -> None:
+        """The lead's queued call, if any, will not be made (the queue drops it when it comes up)."""
+        if lead.pending >= 0:
+            lead.pending = -1
+            self.queued_calls -= 1
 
     @staticmethod
     def _live(entry: tuple) -> bool:

@@ -5,18 +5,20 @@ days (a daily CRM pull). ``round_robin`` deals leads in turn in proportion to th
 routing weights (smooth weighted round robin: equal weights give plain turns);
 ``least_loaded`` picks the rep with the fewest open leads for its weight; ``score_based``
 sends the top half of MQL scores to the first half of the team; ``shared_queue`` leaves
-a lead unowned until a rep first touches it.
+a lead unowned until a rep first touches it. A hot-lead alert goes to the rep with the
+fewest open leads for its weight, whatever the policy: the one most likely free to call.
 
 A rep owns its leads until it dispositions them. A rep at ``lead_cap`` gets no new lead:
 the lead goes to the next rep under the cap (redistribution). When every rep is at the
 cap, ``at_cap`` decides: ``wait`` for a free slot, back to ``nurture`` (once), or
-``discard``. With ``reclaim_untouched_days``, a lead its rep has not touched that long
-after assignment goes back to the pool: to the rep under the cap with the least load for
-its weight.
+``discard``. With ``reclaim_untouched_days``, a lead its rep has left untouched that long
+(no attempt since it was assigned, or since its last attempt) goes back to the pool: to
+the rep under the cap with the least load for its weight, who carries on its cadence.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 
@@ -87,6 +89,8 @@ class RoutingStep:
 
     def _pick_rep(self, lead: Lead) -> Rep | None:
         policy = self.scenario.routing.policy
+        if lead.hot:  # an alert goes to the rep with the most room, who can call now
+            return self._least_loaded(self.reps)
         if policy == "round_robin":
             return self._weighted_turn(self.reps)
         if policy == "score_based":
@@ -121,12 +125,20 @@ class RoutingStep:
         now = self.env.now
         if math.isnan(lead.assigned_at):
             lead.assigned_at = now
+        lead.owned_at = now
         lead.rep = rep.id
         rep.open += 1
         self._log(lead.i, "assigned", rep.id)
         if self.reclaim is not None:
-            self.reclaim_queue.append((now + self.reclaim, lead, rep.id))
-        self._first_call(lead, rep)
+            self._watch(lead, now + self.reclaim)
+        if lead.attempts:  # reclaimed mid-cadence: the new owner makes the attempt that is due
+            self._schedule_call(lead, rep, lead.attempts, self.cal.next_check(now, self.check_period))
+        else:
+            self._first_call(lead, rep)
+
+    def _watch(self, lead: Lead, deadline: float) -> None:
+        self.seq += 1
+        heapq.heappush(self.reclaim_queue, (deadline, self.seq, lead, lead.rep))
 
     def _release(self, rep: Rep) -> None:
         """A rep's slot under the cap came free: waiting leads fill it."""
@@ -139,25 +151,41 @@ class RoutingStep:
     def _leave_sales(self, lead: Lead) -> None:
         """Prospecting is over for this lead: free its cap slot and its place in the backlog."""
         lead.in_sales = False
-        lead.pending = -1
+        self._void_call(lead)
         lead.closed_at = self.env.now
         self._sales_delta(-1)
         if lead.rep >= 0:
             self._release(self.reps[lead.rep])
 
     def _reclaim(self, lead: Lead, rep_id: int) -> None:
-        """Take back a lead its rep never touched and give it to the least-loaded other rep under the cap."""
-        if not lead.in_sales or lead.rep != rep_id or not math.isnan(lead.first_touch_at):
+        """Take back a lead its rep left untouched too long; give it to the least-loaded other rep under the cap."""
+        if not lead.in_sales or lead.rep != rep_id or lead.contacted_at == lead.contacted_at:
+            return
+        last = lead.owned_at if lead.last_touch_at != lead.last_touch_at else max(lead.owned_at, lead.last_touch_at)
+        now = self.env.now
+        if now < last + self.reclaim - 1e-9:  # touched since: look again later
+            self._watch(lead, last + self.reclaim)
             return
         owner = self.reps[rep_id]
         other = self._least_loaded(self.reps, exclude=owner)
         if other is None or other.open >= owner.open - 1:
-            return  # nobody has more room than the owner: it stays
-        lead.pending = -1  # its queued first call is void
+            self._watch(lead, now + self.reclaim)  # nobody has more room than the owner: it stays
+            return
+        self._void_call(lead)  # its queued call is void
         lead.reclaimed += 1
         self._log(lead.i, "reclaimed", rep_id)
         self._release(owner)
         self._assign(lead, other)
+
+    def _reclaim_sweeper(self):
+        """Reclaims leads past their deadline (a heap: deadlines move when a lead is touched), hourly at most."""
+        env, queue = self.env, self.reclaim_queue
+        while not self._finished():
+            while queue and queue[0][0] <= env.now:
+                _deadline, _seq, lead, rep_id = heapq.heappop(queue)
+                self._reclaim(lead, rep_id)
+            wake = max(queue[0][0], env.now + 60.0) if queue else env.now + self.reclaim
+            yield env.timeout(wake - env.now)
 
     def _deadline_sweeper(self, queue: deque, handle, idle_wait: float):
         """Calls handle(lead, tag) for entries (deadline, lead, tag) of a time-ordered queue, hourly at most."""
