@@ -39,7 +39,7 @@ class Limit:
 
 
 LIMITS: dict[str, Limit] = {item.name: item for item in (
-    Limit("leads", 2_000_000, 50_000_000, "expected leads of one simulation (sum of leads_per_month x months)"),
+    Limit("leads", 1_000_000, 50_000_000, "expected leads of one simulation (sum of leads_per_month x months)"),
     Limit("months", 120, 1_200, "simulated months of lead arrivals (the horizon)", "months"),
     Limit("replications", 1_000, 100_000, "replications per scenario or sweep point"),
     Limit("simulations", 100_000, 10_000_000, "simulations one command may run (points x replications)"),
@@ -76,14 +76,15 @@ def limit(name: str) -> float:
     return value
 
 
-def check(name: str, value: float, source: str | None, field: str | None, what: str | None = None) -> None:
-    """Raise an InputError naming `source` and `field` if `value` is above limit `name`."""
+def check(name: str, value: float, source: str | None, field: str | None, what: str | None = None,
+          error: type[InputError] = InputError) -> None:
+    """Raise `error` (an InputError) naming `source` and `field` if `value` is above limit `name`."""
     bound = limit(name)
     if not value <= bound:  # also refuses NaN
         item = LIMITS[name]
         unit = f" {item.unit}" if item.unit else ""
         shown = f"{value:,.0f}" if math.isfinite(value) and 1 <= value < 1e12 else f"{value:.3g}"
-        raise InputError(source, field, f"{what or item.meaning}: {shown}{unit} is above the limit of "
+        raise error(source, field, f"{what or item.meaning}: {shown}{unit} is above the limit of "
                                         f"{bound:,.0f}{unit} (raise it with `funnelsim --limit {name}=N` "
                                         f"or {item.env}=N; see docs/LIMITS.md)")
 

@@ -78,7 +78,7 @@ def open_regular(path: str | Path, limit_name: str, source: str | None = None,
         raise error(source, None, f"cannot read: {reason}") from None
     if not stat.S_ISREG(info.st_mode):
         raise error(source, None, f"cannot read: {file_kind(info.st_mode)}, not a regular file")
-    check(limit_name, info.st_size, source, None, "file size")
+    check(limit_name, info.st_size, source, None, "file size", error)
     try:  # O_NONBLOCK: if the path was swapped for a FIFO since the stat, opening does not block
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -87,7 +87,7 @@ def open_regular(path: str | Path, limit_name: str, source: str | None = None,
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
             raise error(source, None, f"cannot read: {file_kind(opened.st_mode)}, not a regular file")
-        check(limit_name, opened.st_size, source, None, "file size")
+        check(limit_name, opened.st_size, source, None, "file size", error)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -106,7 +106,7 @@ def read_regular(path: str | Path, limit_name: str, source: str | None = None,
             data = handle.read(cap + 1)
         except OSError as exc:
             raise error(source, None, f"cannot read: {describe_os_error(exc)}") from None
-    check(limit_name, len(data), source, None, "file size")
+    check(limit_name, len(data), source, None, "file size", error)
     return data
 
 
@@ -150,6 +150,8 @@ def check_output_file(path: str | Path, option: str) -> Path:
         raise OutputError(option, None, f"{path}: not a usable path (NUL byte)")
     if not path.name or path.name in (".", ".."):
         raise OutputError(option, None, f"{path}: needs a file name")
+    if len(os.fsencode(path.name)) > 255:
+        raise OutputError(option, None, f"{path}: the file name is longer than 255 bytes")
     try:
         info = os.stat(path)
     except FileNotFoundError:

@@ -506,9 +506,10 @@ def scenario_from_dict(data: Any, source: str = "<dict>") -> Scenario:
 
 def check_scenario_limits(scenario: Scenario, source: str) -> None:
     """Refuse a scenario whose simulation would exceed the horizon or expected-leads limits."""
-    check_limit("months", scenario.months, source, "months", "horizon")
+    check_limit("months", scenario.months, source, "months", "horizon", ScenarioError)
     leads = math.fsum(s.leads_per_month for s in scenario.sources) * scenario.months
-    check_limit("leads", leads, source, "sources", "expected leads per simulation (sum of leads_per_month x months)")
+    check_limit("leads", leads, source, "sources", "expected leads per simulation (sum of leads_per_month x months)",
+                ScenarioError)
 
 
 def _check_text(data: Any, source: str, path: tuple[Any, ...] = ()) -> None:
@@ -555,6 +556,7 @@ def _resolved(path: Path, source: str, field: str | None) -> Path:
     except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a loop of symbolic links
         reason = "a loop of symbolic links" if isinstance(exc, RuntimeError) or getattr(exc, "errno", 0) == 40 \
             else "not a usable path"
+        reason = f"cannot read: {reason}"
         raise ScenarioError(source, field, reason if source == str(path) else f"{path}: {reason}") from None
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
-import yaml
-
 from ..errors import InputError
+from ..safe_yaml import YamlError, load_yaml
 from ..staffing import TARGET_HELP, Staffing, parse_target, staff
 from .common import add_scenario_options, non_negative_int, print_json, scenario_from_args
 from .compare import _positive_int, add_execution_options, check_replications, executor_from_args, store_from_args
@@ -47,8 +46,8 @@ def _vary(items: list[str]) -> dict[str, list]:
         values = []
         for text in raw.split(","):
             try:
-                values.append(yaml.safe_load(text) if text.strip() else None)
-            except yaml.YAMLError:
+                values.append(load_yaml(text) if text.strip() else None)
+            except YamlError:
                 values.append(text.strip())
         out[name] = values
     return out
