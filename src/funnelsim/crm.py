@@ -24,6 +24,7 @@ and :func:`interest_from_engagement` invert the link in expectation (calibration
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +37,7 @@ import pandas as pd
 from .atomic import atomic_path
 from .errors import InputError
 from .rng import Streams
+from .safe_io import open_regular
 
 if TYPE_CHECKING:
     from .model import SimulationResult
@@ -61,6 +63,10 @@ __all__ = [
     "read_export",
     "parse_epoch",
     "minutes_since",
+    "neutralise_formula",
+    "EARLIEST",
+    "LATEST",
+    "MAX_COUNT",
 ]
 
 Kind = Literal["id", "time", "text", "int", "float", "bool", "status"]
@@ -124,6 +130,18 @@ STAGE_ORDER: tuple[str, ...] = ("created_at", "mql_at", "assigned_at", "first_to
                                 "demo_booked_at", "demo_held_at", "opportunity_at", "closed_at")
 #: flag -> the timestamp that must be present exactly when the flag is true
 _FLAG_TIMES = {"mql": "mql_at", "sql": "sql_at", "demo_held": "demo_held_at", "opportunity": "opportunity_at"}
+#: the window of timestamps an export may hold (pandas' nanosecond clock spans 1677-2262)
+EARLIEST = datetime(1900, 1, 1)
+LATEST = datetime(2200, 1, 1)
+#: the largest count (company size, pages, clicks, attempts, ...) an export may hold: 2**53,
+#: the largest whole number a float represents exactly
+MAX_COUNT = 2**53
+#: how long after the horizon the simulation follows open leads (funnelsim.model runs until horizon + 5 years)
+_FOLLOW_UP_DAYS = 5 * 365 + 1
+#: a cell starting with one of these is a formula to a spreadsheet program (OWASP: CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: control characters never allowed in an export's text (tab, CR and LF are not allowed in names either)
+_CONTROL = r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
 
@@ -226,7 +244,41 @@ def parse_epoch(text: str | date | datetime) -> datetime:
     if value.weekday() != 0 or value.time() != datetime.min.time():
         raise InputError("--start", None, f"{value:%Y-%m-%d %H:%M} is not a Monday 00:00 (the simulation "
                                           "clock starts on a Monday at midnight)")
+    if not EARLIEST <= value < LATEST:
+        raise InputError("--start", None, f"{value:%Y-%m-%d} is outside the years an export may hold "
+                                          f"({EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d})")
     return value
+
+
+def check_export_window(epoch: datetime, months: float, source: str = "--start") -> None:
+    """Refuse, before simulating, an export whose timestamps would run past :data:`LATEST`."""
+    from datetime import timedelta
+
+    from .units import MINUTES_PER_MONTH
+
+    try:
+        last = epoch + timedelta(minutes=months * MINUTES_PER_MONTH) + timedelta(days=_FOLLOW_UP_DAYS)
+    except OverflowError:
+        last = datetime.max
+    if last >= LATEST:
+        raise InputError(source, None, f"{epoch:%Y-%m-%d} plus {months:g} months of arrivals and five years of "
+                                       f"follow-up runs past {LATEST:%Y-%m-%d}, the last time an export may hold; "
+                                       "start earlier")
+
+
+def neutralise_formula(values: np.ndarray) -> np.ndarray:
+    """Prefix ``'`` to text a spreadsheet would run as a formula (starting with = + - @ tab CR)."""
+    out = np.asarray(values, dtype=object).copy()
+    for i, value in enumerate(out):
+        if isinstance(value, str) and value.startswith(_FORMULA_START):
+            out[i] = "'" + value
+    return out
+
+
+def _restore_formula(text: pd.Series) -> pd.Series:
+    """Undo :func:`neutralise_formula` when reading an export back."""
+    quoted = text.str.startswith("'") & text.str[1:2].isin(list(_FORMULA_START))
+    return text.where(~quoted, text.str[1:])
 
 
 def _stamp(epoch: datetime, minutes: np.ndarray) -> np.ndarray:
@@ -300,6 +352,9 @@ def export_frame(result: "SimulationResult", start: datetime = DEFAULT_EPOCH) ->
 def write_export(result: "SimulationResult", path: str | Path, start: datetime = DEFAULT_EPOCH) -> Path:
     """Write the simulation's leads as a CRM export CSV, atomically."""
     frame = export_frame(result, start)
+    for column in SCHEMA:
+        if column.kind in ("id", "text", "status"):
+            frame[column.name] = neutralise_formula(frame[column.name].to_numpy())
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, lineterminator="\n")
     return Path(path)
@@ -321,7 +376,11 @@ class _Reader:
         return InputError(self.source, column, f"line {row + 2} (lead {lead!s}): {message}")
 
     def text(self, column: str) -> np.ndarray:
-        return self.raw[column].str.strip().to_numpy(dtype=object)
+        text = self.raw[column].str.strip()
+        self.first(column, text.str.contains(_CONTROL, regex=True).to_numpy(),
+                   "{value!r} holds a control character (escape codes, tabs and line breaks are not allowed "
+                   "in names)")
+        return _restore_formula(text).to_numpy(dtype=object)
 
     def first(self, column: str, bad: np.ndarray, message: str) -> None:
         rows = np.flatnonzero(bad)
@@ -342,6 +401,9 @@ class _Reader:
         bad = parsed.isna().to_numpy() & ~empty
         self.first(column, bad, "{value!r} is not a date and time such as 2024-01-01T09:30:00 "
                                 "(ISO 8601, local time, no time zone)")
+        outside = parsed.notna().to_numpy() & ~((parsed >= EARLIEST) & (parsed < LATEST)).to_numpy()
+        self.first(column, outside, "{value!r} is outside the years an export may hold "
+                                    f"({EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d})")
         return parsed.astype("datetime64[ns]")
 
     def integer(self, column: str) -> np.ndarray:
@@ -349,6 +411,7 @@ class _Reader:
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
         self.first(column, bad, "{value!r} is not a whole number, zero or more")
+        self.first(column, values > MAX_COUNT, f"{{value!r}} is too large (at most {MAX_COUNT:,})")
         return values.astype(np.int64)
 
     def number(self, column: str) -> np.ndarray:
@@ -387,11 +450,8 @@ def read_export(path: str | Path) -> pd.DataFrame:
     """
     source = str(path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(source, None, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(source, None, "is a folder, not a CSV file") from None
+        with open_regular(path, "csv_bytes", source) as handle:
+            raw = pd.read_csv(handle, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise InputError(source, None, "the file is empty (expected a CSV header and one row per lead)") from None
     except UnicodeDecodeError:
@@ -400,6 +460,15 @@ def read_export(path: str | Path) -> pd.DataFrame:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(source, None, f"not a readable CSV file: {first}") from None
     raw.columns = [str(c).strip() for c in raw.columns]
+    for number, name in enumerate(raw.columns):
+        if re.search(_CONTROL, name):
+            raise InputError(source, f"column {number + 1}", f"line 1: the column name {name!r} holds a control "
+                                                              "character")
+    for name in raw.columns:
+        nul = raw[name].str.contains("\x00", regex=False).to_numpy()
+        if nul.any():
+            row = int(np.flatnonzero(nul)[0])
+            raise InputError(source, name, f"line {row + 2}: a NUL byte in the field")
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
         more = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""

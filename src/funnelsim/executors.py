@@ -15,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import select
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -127,7 +130,8 @@ class PoolExecutor(Executor):
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=_pool_context())
+            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=_pool_context(),
+                                             initializer=exit_with_parent, initargs=(os.getpid(),))
         return self._pool
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], *, on_result: OnResult | None = None) -> list[R]:
@@ -147,6 +151,40 @@ class PoolExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def exit_with_parent(parent: int) -> None:
+    """Pool worker initializer: the worker exits as soon as the process that made the pool dies.
+
+    A watchdog thread waits on the parent (a pidfd on Linux: woken by the kernel when the
+    parent ends; elsewhere a twice-a-second check), so a ``kill -9`` of a sweep leaves no
+    worker behind — and with the workers gone, the forkserver and the resource tracker
+    end too.
+    """
+    threading.Thread(target=_watch, args=(parent,), name="funnelsim-parent-watchdog", daemon=True).start()
+
+
+def _watch(parent: int) -> None:
+    try:
+        handle = os.pidfd_open(parent)
+    except (AttributeError, OSError):  # not Linux >= 5.3, or the parent is already gone
+        handle = None
+    if handle is not None:
+        select.select([handle], [], [])  # readable once the parent has ended
+    else:
+        while _alive(parent):
+            time.sleep(0.5)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _collect(futures: dict[Any, int], n: int, on_result: OnResult | None) -> list:

@@ -53,6 +53,7 @@ from .plots import (
     sweep_scatter,
 )
 from .report_text import format_value
+from .safe_io import check_output_file
 from .scenario import Scenario, load_scenario
 from .staffing import Staffing, parse_target, staff
 from .store import ResultStore
@@ -974,6 +975,7 @@ def render_report(baseline: str | Path, variants: Sequence[str | Path], output: 
     source = Path(notebook) if notebook is not None else default_notebook()
     if not source.is_file():
         raise InputError("--notebook", None, f"{source}: file not found")
+    check_output_file(output, "--output")  # before the notebook runs, so its work is never lost
     parameters = {
         "baseline": str(Path(baseline).resolve()),
         "variants": [str(Path(v).resolve()) for v in variants],

@@ -13,21 +13,25 @@ import hashlib
 import json
 import math
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from .errors import ScenarioError
+from .limits import check as check_limit
+from .safe_io import open_regular, read_text
+from .safe_yaml import YamlError, load_yaml
 from .units import MINUTES_PER_DAY, MINUTES_PER_MONTH, WEEKDAYS
 
 __all__ = [
@@ -38,7 +42,19 @@ __all__ = [
     "parse_duration",
     "MINUTES_PER_DAY",
     "MINUTES_PER_MONTH",
+    "MIN_AGEING_DAYS",
+    "MAX_LOGNORMAL_SIGMA",
+    "MAX_MONEY",
 ]
+
+#: the shortest ageing_days: the ageing sweep wakes at most once per this period, so a tiny
+#: positive value cannot turn it into a loop that never advances the clock
+MIN_AGEING_DAYS = 1.0 / 24.0
+#: the largest sigma of a lognormal draw (sales cycle, deal value): exp(3·z) already spans
+#: a factor of 10^6 between the 1st and 99th percentile; larger ones overflow to infinity
+MAX_LOGNORMAL_SIGMA = 3.0
+#: the largest amount of money in one field (a deal's median value, a cost)
+MAX_MONEY = 1e9
 
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(m|min|mins|minutes?|h|hr|hours?|d|days?|w|weeks?)?\s*$")
@@ -74,6 +90,26 @@ Slope = Annotated[float, Field(ge=-20.0, le=20.0, allow_inf_nan=False)]
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """``true`` is not 1 (nor 1.0): a boolean is accepted only by a field that is a flag."""
+        if _has_boolean(value) and info.field_name and not _takes_boolean(cls.model_fields[info.field_name].annotation):
+            raise ValueError("expected a number or text, got a boolean (true/false)")
+        return value
+
+
+def _has_boolean(value: Any) -> bool:
+    return isinstance(value, bool) or (isinstance(value, list) and any(isinstance(v, bool) for v in value))
+
+
+def _takes_boolean(annotation: Any) -> bool:
+    from typing import get_args
+
+    if annotation is bool:
+        return True
+    return any(_takes_boolean(arg) for arg in get_args(annotation))
+
 
 class Source(_Model):
     """Where leads come from: volume, quality and what each costs."""
@@ -82,6 +118,11 @@ class Source(_Model):
     leads_per_month: NonNegative
     legitimate_share: Probability = 0.25
     cost_per_lead: NonNegative = 140.0
+
+    @field_validator("cost_per_lead")
+    @classmethod
+    def _cost_bound(cls, value: float) -> float:
+        return _money(value)
 
 
 class Persona(_Model):
@@ -92,6 +133,13 @@ class Persona(_Model):
     fit: Probability = 0.75
     interest: Probability = 0.6
     deal_value_multiplier: Positive = 1.0
+
+    @field_validator("deal_value_multiplier")
+    @classmethod
+    def _multiplier_bound(cls, value: float) -> float:
+        if value > 1000:
+            raise ValueError("must be at most 1000")
+        return value
 
 
 class LeadQuality(_Model):
@@ -263,6 +311,11 @@ class Team(_Model):
     new_lead_check_minutes: Duration | None = None
     cost_per_rep_month: NonNegative = 9000.0
 
+    @field_validator("cost_per_rep_month")
+    @classmethod
+    def _cost_bound(cls, value: float) -> float:
+        return _money(value)
+
     @field_validator("working_hours")
     @classmethod
     def _hours(cls, value: str) -> str:
@@ -334,6 +387,13 @@ class FollowUp(_Model):
     answer_half_life_days: Positive | None = 30.0
     ageing_days: Positive | None = 60.0
 
+    @field_validator("ageing_days")
+    @classmethod
+    def _ageing_minimum(cls, value: float | None) -> float | None:
+        if value is not None and value < MIN_AGEING_DAYS:
+            raise ValueError(f"must be at least {MIN_AGEING_DAYS:.4f} days (one hour), or null for never")
+        return value
+
     @field_validator("attempt_offsets")
     @classmethod
     def _offsets(cls, value: list[float]) -> list[float]:
@@ -385,6 +445,31 @@ class Opportunities(_Model):
     deal_value_median: Positive = 25_000.0
     deal_value_sigma: NonNegative = 0.6
     extra_opportunity_probability: Annotated[float, Field(ge=0.0, le=0.9)] = 0.1
+
+    @field_validator("cycle_days_sigma", "deal_value_sigma")
+    @classmethod
+    def _sigma_bound(cls, value: float) -> float:
+        if value > MAX_LOGNORMAL_SIGMA:
+            raise ValueError(f"a lognormal sigma must be at most {MAX_LOGNORMAL_SIGMA:g}")
+        return value
+
+    @field_validator("cycle_days_median")
+    @classmethod
+    def _cycle_bound(cls, value: float) -> float:
+        if value > 3650:
+            raise ValueError("a median sales cycle must be at most 3650 days (ten years)")
+        return value
+
+    @field_validator("deal_value_median")
+    @classmethod
+    def _value_bound(cls, value: float) -> float:
+        return _money(value)
+
+
+def _money(value: float) -> float:
+    if value > MAX_MONEY:
+        raise ValueError(f"must be at most {MAX_MONEY:,.0f}")
+    return value
 
 
 class Scenario(_Model):
@@ -439,10 +524,14 @@ class Scenario(_Model):
 
 
 def _score_model_digest(path: str) -> str:
+    digest = hashlib.sha256()
     try:
-        return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        with open_regular(path, "model_bytes", path, ScenarioError) as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     except OSError as exc:
-        raise ScenarioError(path, "marketing.score_model", f"cannot read the score model: {exc}") from None
+        raise ScenarioError(path, "marketing.score_model", f"cannot read the score model: {exc.strerror}") from None
+    return "sha256:" + digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- loading
@@ -474,34 +563,59 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
 
 
 def scenario_from_dict(data: Any, source: str = "<dict>") -> Scenario:
-    """Validate a plain mapping as a Scenario, raising ScenarioError with file and field."""
+    """Validate a plain mapping as a Scenario, raising ScenarioError with file and field.
+
+    Beyond the models' own rules: text must hold no control characters (they would reach
+    the terminal raw), and the work the scenario asks for must be within the documented
+    limits (:mod:`funnelsim.limits`: horizon months, expected leads per simulation).
+    """
     if not isinstance(data, dict):
         raise ScenarioError(source, None, f"a scenario must be a mapping of fields, got {type(data).__name__}")
     try:
-        return Scenario.model_validate(data)
+        _check_text(data, source)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         field, msg = _first_error(exc)
         raise ScenarioError(source, field, msg) from None
     except (TypeError, ValueError, OverflowError, RecursionError) as exc:  # defensive: never a traceback
         raise ScenarioError(source, None, f"invalid scenario: {exc}") from None
+    check_scenario_limits(scenario, source)
+    return scenario
+
+
+def check_scenario_limits(scenario: Scenario, source: str) -> None:
+    """Refuse a scenario whose simulation would exceed the horizon or expected-leads limits."""
+    check_limit("months", scenario.months, source, "months", "horizon", ScenarioError)
+    leads = math.fsum(s.leads_per_month for s in scenario.sources) * scenario.months
+    check_limit("leads", leads, source, "sources", "expected leads per simulation (sum of leads_per_month x months)",
+                ScenarioError)
+
+
+def _check_text(data: Any, source: str, path: tuple[Any, ...] = ()) -> None:
+    """Every text value free of control and format characters (a description may hold newlines and tabs)."""
+    stack: list[tuple[tuple[Any, ...], Any]] = [(path, data)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(((*where, k), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend(((*where, i), v) for i, v in enumerate(node))
+        elif isinstance(node, str) and not node.isprintable():
+            allowed = "\n\t" if where == ("description",) else ""
+            for char in node:
+                if char not in allowed and unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+                    raise ScenarioError(source, _field_path(where), f"control character {char!r} in text "
+                                                                    "(escape codes and invisible characters "
+                                                                    "are not allowed)")
 
 
 def _read_yaml(path: Path) -> Any:
+    text = read_text(path, "yaml_bytes", str(path), ScenarioError)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(str(path), None, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(str(path), None, f"cannot read file: {exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(str(path), None, f"YAML syntax error{where}: {problem}") from None
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise ScenarioError(str(path), None, f"YAML could not be read: {exc}") from None
+        return load_yaml(text)
+    except YamlError as exc:
+        where = f" at line {exc.line}" + (f", column {exc.column}" if exc.column else "") if exc.line else ""
+        raise ScenarioError(str(path), None, f"YAML syntax error{where}: {exc.problem}") from None
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -515,8 +629,18 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _resolved(path: Path, source: str, field: str | None) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a loop of symbolic links
+        reason = "a loop of symbolic links" if isinstance(exc, RuntimeError) or getattr(exc, "errno", 0) == 40 \
+            else "not a usable path"
+        reason = f"cannot read: {reason}"
+        raise ScenarioError(source, field, reason if source == str(path) else f"{path}: {reason}") from None
+
+
 def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    path = path.resolve()
+    path = _resolved(path, str(path), None)
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(str(path), "extends", f"cycle in extends: {cycle}")
@@ -535,12 +659,19 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ScenarioError(str(path), "extends", "must be the path of another scenario file")
     try:
         target = (path.parent / parent).resolve()
-        found = target.is_file()
-    except (OSError, ValueError) as exc:  # e.g. a NUL byte or a name too long for the OS
-        raise ScenarioError(str(path), "extends", f"target {parent!r} is not a usable path: {exc}") from None
+        found = target.exists()
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a name too long, a loop of links
+        reason = "a loop of symbolic links" if isinstance(exc, RuntimeError) or getattr(exc, "errno", 0) == 40 \
+            else describe_reason(exc)
+        raise ScenarioError(str(path), "extends", f"target {parent!r} is not a usable path: {reason}") from None
     if not found:
         raise ScenarioError(str(path), "extends", f"target {parent!r} not found (looked for {target})")
     return _merge(_resolve(target, (*chain, path)), data)
+
+
+def describe_reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return text.splitlines()[0]
 
 
 def _resolve_score_model_path(data: dict[str, Any], path: Path) -> None:
@@ -581,7 +712,7 @@ def load_scenario(path: str | Path, overrides: list[str] | dict[str, Any] | None
 
 
 def _own_fields(path: Path) -> set[str]:
-    data = _read_yaml(path.resolve())
+    data = _read_yaml(_resolved(path, str(path), None))
     return set(data) if isinstance(data, dict) else set()
 
 
@@ -593,9 +724,12 @@ def _parse_override(item: str, source: str) -> tuple[str, Any]:
     if not key:
         raise ScenarioError(source, None, f"override {item!r} has no field name")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except (yaml.YAMLError, ValueError, RecursionError):  # not YAML (or too long/deep): take it as text
-        value = raw
+        value = load_yaml(raw) if raw.strip() else ""
+    except YamlError as exc:
+        if exc.problem.startswith(("duplicate key", "the document has more than", "nested more than",
+                                   "an alias refers")):
+            raise ScenarioError(source, key, f"value {exc.problem}") from None
+        value = raw  # not YAML: take it as text
     return key, value
 
 

@@ -29,6 +29,8 @@ import pandas as pd
 from .atomic import atomic_path
 from .crm import UNKNOWN_PERSONA, FeatureNoise, crm_features, feature_noise
 from .errors import InputError
+from .limits import check as check_limit
+from .safe_io import open_regular
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -258,11 +260,14 @@ def load_score_model(path: str | Path) -> ScoreModel:
 
     source = str(path)
     path = Path(path)
-    if not path.is_file():
-        raise InputError(source, None, "score model file not found")
     foreign = "; write one with `funnelsim score train EXPORT -o MODEL.skops`"
-    if not zipfile.is_zipfile(path):
-        raise InputError(source, None, "not a skops model file" + foreign)
+    try:
+        with open_regular(path, "model_bytes", source) as handle:
+            _check_archive(handle, source, foreign)
+    except InputError as exc:
+        if exc.message == "file not found":
+            raise InputError(source, None, "score model file not found") from None
+        raise
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:  # skops raises many kinds on a damaged archive
@@ -277,6 +282,40 @@ def load_score_model(path: str | Path) -> ScoreModel:
     except Exception as exc:  # noqa: BLE001 - any failure of a foreign file is a user error
         raise InputError(source, None, f"damaged or foreign model file ({type(exc).__name__}: {exc})") from None
     return _check_payload(payload, source, foreign)
+
+
+_MAX_MEMBERS = 10_000
+
+
+def _check_archive(handle: Any, source: str, foreign: str) -> None:
+    """A zip archive whose members, uncompressed, stay within the ``model_unpacked_bytes`` limit.
+
+    The sizes come from the archive's directory; ``zipfile`` never inflates a member beyond
+    its declared size, so the check bounds what skops can unpack (a zip bomb is refused
+    before a byte of it is inflated).
+    """
+    if not zipfile.is_zipfile(handle):
+        raise InputError(source, None, "not a skops model file" + foreign)
+    handle.seek(0)
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise InputError(source, None, f"damaged model file ({exc})") from None
+    if len(members) > _MAX_MEMBERS:
+        raise InputError(source, None, f"the archive holds {len(members):,} files (at most {_MAX_MEMBERS:,})")
+    check_limit("model_unpacked_bytes", sum(m.file_size for m in members), source, None,
+                "uncompressed size of the model file's contents")
+
+
+def _metric(key: Any, value: Any, source: str) -> tuple[str, float]:
+    if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value):
+        raise InputError(source, "metrics", f"{key!r}: {value!r} is not a finite number; the file was not written "
+                                            "by `funnelsim score train`")
+    if key.startswith("n_") and (value < 0 or value != int(value)):
+        raise InputError(source, "metrics", f"{key!r}: {value!r} is not a count")
+    return key, float(value)
 
 
 def _check_payload(payload: Any, source: str, foreign: str) -> ScoreModel:
@@ -294,7 +333,12 @@ def _check_payload(payload: Any, source: str, foreign: str) -> ScoreModel:
         raise InputError(source, None, f"the model reads {payload.get('inputs')!r} to predict "
                                        f"{payload.get('target')!r}; funnelsim needs {list(INPUT_COLUMNS)} -> {TARGET!r}")
     metrics = payload.get("metrics") or {}
-    return ScoreModel(pipeline, str(payload.get("kind", "?")), {str(k): float(v) for k, v in metrics.items()})
+    if not isinstance(metrics, dict):
+        raise InputError(source, "metrics", f"must be a mapping of names to numbers, got {type(metrics).__name__}")
+    kind = payload.get("kind", "?")
+    if kind not in MODEL_KINDS:
+        raise InputError(source, "kind", f"{kind!r} is not a model kind ({', '.join(MODEL_KINDS)})")
+    return ScoreModel(pipeline, kind, dict(_metric(k, v, source) for k, v in metrics.items()))
 
 
 # --------------------------------------------------------------------------- scoring simulated leads

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .crm import DEFAULT_EPOCH, parse_epoch, write_export
+from .crm import DEFAULT_EPOCH, check_export_window, parse_epoch, write_export
 from .model import SimulationResult
 from .model import simulate as simulate_model
 from .scenario import Scenario
@@ -32,6 +32,7 @@ def export_scenario(scenario: Scenario, path: str | Path, seed: int = 0,
                     start: datetime = DEFAULT_EPOCH) -> SimulationResult:
     """Simulate `scenario` once and write its leads as a CRM export (synthetic CRM data)."""
     epoch = parse_epoch(start)
+    check_export_window(epoch, scenario.months)
     result = simulate(scenario, seed, record_events=False)
     write_export(result, path, epoch)
     return result

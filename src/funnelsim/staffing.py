@@ -52,8 +52,11 @@ def _op(text: str) -> str:
     return {"≥": ">=", "≤": "<="}.get(text, text)
 
 
-def _value(text: str) -> float:
-    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+def _value(text: str, source: str = "--target") -> float:
+    value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    if not math.isfinite(value):  # 1e999 overflows to inf, which is refused like "inf" itself
+        raise InputError(source, None, f"{text!r} is not a finite number")
+    return value
 
 
 @dataclass(frozen=True)
@@ -125,13 +128,13 @@ def parse_target(text: str, source: str = "--target") -> Target:
         mean = None if prob else _MEAN.match(part)
         if prob:
             kpi = check_kpi(prob["k"], source)
-            p = _value(prob["p"])
+            p = _value(prob["p"], source)
             if not 0 <= p <= 1:
                 raise InputError(source, None, f"in {part!r}: a probability must be between 0 and 1 (or 0% and 100%)")
-            conditions.append(Condition(kpi, _op(prob["op"]), _value(prob["x"]), p, _op(prob["pop"]) == ">"))
+            conditions.append(Condition(kpi, _op(prob["op"]), _value(prob["x"], source), p, _op(prob["pop"]) == ">"))
         elif mean:
             kpi = check_kpi(mean["k1"] or mean["k2"], source)
-            conditions.append(Condition(kpi, _op(mean["op"]), _value(mean["x"])))
+            conditions.append(Condition(kpi, _op(mean["op"]), _value(mean["x"], source)))
         else:
             raise InputError(source, None, f"cannot read {part!r}; give {TARGET_HELP}")
     return Target(tuple(conditions), text.strip())

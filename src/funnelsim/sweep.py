@@ -28,24 +28,29 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
 from .executors import Executor
 from .experiment import check_kpi, replication_seeds, simulate_many, tidy_runs
-from .scenario import Scenario, load_scenario
+from .limits import check as check_limit
+from .safe_io import read_text
+from .safe_yaml import YamlError, load_yaml
+from .scenario import Scenario, _field_path, load_scenario
 from .store import ResultStore
 
 if TYPE_CHECKING:
     from scipy.stats import qmc
 
-__all__ = ["Factor", "Sweep", "load_sweep", "sweep_from_dict", "run_sweep", "summarize_sweep", "DESIGNS"]
+__all__ = ["Factor", "Sweep", "SweepFile", "FactorSpec", "load_sweep", "sweep_from_dict", "run_sweep",
+           "summarize_sweep", "count_points", "DESIGNS", "SAFE_NAME"]
 
 DESIGNS = ("full_factorial", "latin_hypercube")
 _KEYS = ("name", "description", "base", "set", "design", "samples", "replications", "seed", "factors", "kpis")
@@ -139,100 +144,198 @@ def _latin_hypercube(dimensions: int, seed: int) -> "qmc.LatinHypercube":
 
 # --------------------------------------------------------------------------- loading
 
+#: a sweep's name becomes a folder name (results/sweeps/<name>): letters, digits, and . _ - + ( ) and spaces
+SAFE_NAME = re.compile(r"^[^\W_]([\w.+() -]*[\w.+()-])?$")
+MAX_NAME_LENGTH = 100
 
-def _whole(value: Any, source: str, field: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InputError(source, field, f"must be a whole number of at least {minimum}, got {value!r}")
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a whole number, got {value!r}")
     return value
 
 
-def _number(value: Any, source: str, field: str) -> float:
+def _finite_number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(source, field, f"must be a number, got {value!r}")
+        raise ValueError(f"must be a number, got {value!r}")
     return float(value)
 
 
-def _factor(name: Any, spec: Any, source: str, design: str) -> Factor:
-    if not isinstance(name, str) or not name.strip():
+_Whole = Annotated[int, BeforeValidator(_whole_number)]
+_Finite = Annotated[float, BeforeValidator(_finite_number)]
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FactorSpec(_Schema):
+    """One factor as written: ``values: [...]``, or a range ``low``, ``high``, ``type``, ``levels``."""
+
+    values: list[Any] | None = Field(default=None, min_length=1)
+    low: _Finite | None = None
+    high: _Finite | None = None
+    type: Literal["int", "float"] = "float"
+    levels: Annotated[_Whole, Field(ge=1)] | None = None
+
+
+class SweepFile(_Schema):
+    """The schema of a sweep file (unknown fields are errors, as in a scenario)."""
+
+    name: str | None = None
+    description: str = ""
+    base: Annotated[str, Field(min_length=1)]
+    set: dict[str, Any] | list[str] | None = None
+    design: Literal["full_factorial", "latin_hypercube"] = "full_factorial"
+    samples: Annotated[_Whole, Field(ge=1)] | None = None
+    replications: Annotated[_Whole, Field(ge=1)] = 5
+    seed: Annotated[_Whole, Field(ge=0, lt=2**63)] = 0
+    factors: Annotated[dict[Annotated[str, Field(min_length=1, max_length=200)], FactorSpec], Field(min_length=1)]
+    kpis: Annotated[list[Annotated[str, Field(max_length=100)]], Field(min_length=1)] | None = None
+
+    @field_validator("factors", mode="before")
+    @classmethod
+    def _lists_are_values(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {"values": v} if isinstance(v, list) else v for k, v in value.items()}
+        return value
+
+
+_MESSAGES = {
+    "model_type": "must be a list of values or a mapping with values, or low and high",
+    "dict_type": "must be a mapping",
+    "too_short": "must be non-empty (at least one)",
+    "missing": "is required",
+}
+
+
+def _schema_error(exc: ValidationError, source: str) -> InputError:
+    err = exc.errors(include_url=False)[0]
+    loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and (x.startswith("function-") or
+                                                                          x in ("list[str]", "dict[str,any]"))))
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        msg = ("unknown key (use values, or low, high, type, levels)" if loc and loc[0] == "factors" else
+               f"unknown field (a sweep has: {', '.join(_KEYS)})")
+    elif kind == "literal_error" and loc == ("design",):
+        msg = f"must be one of {', '.join(DESIGNS)}, got {err.get('input')!r}"
+    elif kind == "literal_error":
+        msg = f"must be int or float, got {err.get('input')!r}"
+    elif kind in ("greater_than_equal", "less_than"):
+        msg = f"must be a whole number of at least {err['ctx'].get('ge', 0)}, got {err.get('input')!r}" \
+            if kind == "greater_than_equal" else f"must be below {err['ctx']['lt']}"
+    elif kind in _MESSAGES:
+        msg = _MESSAGES[kind]
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind == "missing" and loc == ("factors",):
+        msg = "needs a mapping of at least one scenario field to its values or range"
+    elif kind == "too_short" and loc == ("factors",):
+        msg = "needs a mapping of at least one scenario field to its values or range"
+    elif loc == ("base",) and kind in ("missing", "string_type", "string_too_short"):
+        msg = "needs the path of the base scenario file"
+    elif loc == ("set",):
+        msg = "must be a mapping of field: value (or a list of 'field=value')"
+    return InputError(source, _field_path(loc), msg)
+
+
+def _sweep_name(value: Any, source: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(source, "name", "must be a non-empty text")
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_NAME_LENGTH:
+        raise InputError(source, "name", f"must be at most {MAX_NAME_LENGTH} bytes long (it names the output folder)")
+    if not SAFE_NAME.match(value) or value in (".", ".."):
+        raise InputError(source, "name", f"{value!r} is not a safe folder name: use letters, digits, spaces and "
+                                         ". _ - + ( ), starting with a letter or digit (no '/', no '..')")
+    return value
+
+
+def _default_name(source: str) -> str:
+    stem = re.sub(r"[^\w.+()-]+", "_", Path(source).stem).strip("._ ")[:MAX_NAME_LENGTH]
+    return stem if stem and SAFE_NAME.match(stem) else "sweep"
+
+
+def _factor(name: str, spec: FactorSpec, source: str, design: str) -> Factor:
+    if not name.strip():
         raise InputError(source, "factors", f"a factor must be a scenario field such as team.reps, got {name!r}")
     field = f"factors.{name}"
-    if isinstance(spec, list):
-        spec = {"values": spec}
-    if not isinstance(spec, dict):
-        raise InputError(source, field, "must be a list of values or a mapping with values, or low and high")
-    unknown = sorted(set(spec) - {"values", "low", "high", "type", "levels"})
-    if unknown:
-        raise InputError(source, f"{field}.{unknown[0]}", "unknown key (use values, or low, high, type, levels)")
-    if "values" in spec:
-        if set(spec) - {"values"}:
+    if spec.values is not None:
+        if spec.low is not None or spec.high is not None or spec.levels is not None or "type" in spec.model_fields_set:
             raise InputError(source, field, "give either values or a range (low, high), not both")
-        values = spec["values"]
-        if not isinstance(values, list) or not values:
-            raise InputError(source, f"{field}.values", "must be a non-empty list")
-        return Factor(name=name, values=tuple(values))
-    if "low" not in spec or "high" not in spec:
+        check_limit("sweep_points", len(spec.values), source, f"{field}.values", "values of one factor")
+        return Factor(name=name, values=tuple(spec.values))
+    if spec.low is None or spec.high is None:
         raise InputError(source, field, "a range needs both low and high (or give values: [...])")
-    kind = spec.get("type", "float")
-    if kind not in ("int", "float"):
-        raise InputError(source, f"{field}.type", f"must be int or float, got {kind!r}")
-    low, high = _number(spec["low"], source, f"{field}.low"), _number(spec["high"], source, f"{field}.high")
+    low, high = spec.low, spec.high
     if high < low:
         raise InputError(source, field, f"high ({high:g}) must not be below low ({low:g})")
-    if kind == "int" and (not low.is_integer() or not high.is_integer()):
+    if spec.type == "int" and (not low.is_integer() or not high.is_integer()):
         raise InputError(source, field, "an int range needs whole-number low and high")
-    levels = spec.get("levels")
-    if levels is not None:
-        levels = _whole(levels, source, f"{field}.levels", 1)
+    if spec.levels is not None:
+        check_limit("sweep_points", spec.levels, source, f"{field}.levels", "levels of one factor")
     elif design == "full_factorial":
         raise InputError(source, field, "a range in a full factorial needs levels (how many evenly spaced values)")
-    return Factor(name=name, low=low, high=high, integer=kind == "int", levels=levels)
+    return Factor(name=name, low=low, high=high, integer=spec.type == "int", levels=spec.levels)
+
+
+def _grid_size(factor: Factor) -> int:
+    if factor.values is not None:
+        return len(factor.values)
+    assert factor.levels is not None and factor.low is not None and factor.high is not None
+    if factor.integer:
+        return min(factor.levels, int(factor.high - factor.low) + 1)
+    return factor.levels
+
+
+def count_points(factors: tuple[Factor, ...], design: str, samples: int | None) -> int:
+    """How many points a design has, computed without building them (for the limits)."""
+    if design == "latin_hypercube":
+        return int(samples or 0)
+    return math.prod(_grid_size(f) for f in factors)
 
 
 def sweep_from_dict(data: Any, source: str = "<sweep>", folder: Path | None = None) -> Sweep:
-    """Validate a sweep mapping (as read from YAML); ``base`` is resolved against `folder`."""
+    """Validate a sweep mapping (as read from YAML); ``base`` is resolved against `folder`.
+
+    The file's structure is checked by :class:`SweepFile`; then the limits (points,
+    replications, simulations) and the name, all before any scenario is loaded; then
+    every point is validated as a scenario. Nothing has run when this raises.
+    """
     if not isinstance(data, dict):
         raise InputError(source, None, f"a sweep must be a mapping of fields, got {type(data).__name__}")
-    unknown = [k for k in data if k not in _KEYS]
-    if unknown:
-        raise InputError(source, str(unknown[0]), f"unknown field (a sweep has: {', '.join(_KEYS)})")
-    design = data.get("design", "full_factorial")
-    if design not in DESIGNS:
-        raise InputError(source, "design", f"must be one of {', '.join(DESIGNS)}, got {design!r}")
-    samples = data.get("samples")
-    if design == "latin_hypercube":
-        samples = _whole(samples, source, "samples", 1)
-    elif samples is not None:
+    if any(not isinstance(k, str) for k in data):
+        raise InputError(source, None, "every field name must be text")
+    try:
+        spec = SweepFile.model_validate(data)
+    except ValidationError as exc:
+        raise _schema_error(exc, source) from None
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:  # defensive: never a traceback
+        raise InputError(source, None, f"invalid sweep: {exc}") from None
+    name = _sweep_name(spec.name, source) if spec.name is not None else _default_name(source)
+    if spec.design == "latin_hypercube":
+        if spec.samples is None:
+            raise InputError(source, "samples", "a latin_hypercube design needs samples (a whole number of at least 1)")
+    elif spec.samples is not None:
         raise InputError(source, "samples", "only a latin_hypercube design takes samples")
-    replications = _whole(data.get("replications", 5), source, "replications", 1)
-    seed = _whole(data.get("seed", 0), source, "seed", 0)
-    factors_raw = data.get("factors")
-    if not isinstance(factors_raw, dict) or not factors_raw:
-        raise InputError(source, "factors", "needs a mapping of at least one scenario field to its values or range")
-    factors = tuple(_factor(name, spec, source, design) for name, spec in factors_raw.items())
-    kpis = data.get("kpis")
-    if kpis is not None:
-        if not isinstance(kpis, list) or not kpis:
-            raise InputError(source, "kpis", "must be a non-empty list of KPI names")
-        kpis = tuple(check_kpi(k, f"{source}: kpis") for k in kpis)
-    base_path = data.get("base")
-    if not isinstance(base_path, str) or not base_path.strip():
-        raise InputError(source, "base", "needs the path of the base scenario file")
-    overrides = data.get("set") or {}
-    if isinstance(overrides, dict):
-        overrides = dict(overrides)
-    elif isinstance(overrides, list) and all(isinstance(o, str) for o in overrides):
-        overrides = list(overrides)
-    else:
-        raise InputError(source, "set", "must be a mapping of field: value (or a list of 'field=value')")
-    target = (folder or Path(".")) / base_path
-    if not target.is_file():
-        raise InputError(source, "base", f"scenario file {base_path!r} not found (looked for {target})")
+    factors = tuple(_factor(key, value, source, spec.design) for key, value in spec.factors.items())
+    points = count_points(factors, spec.design, spec.samples)
+    check_limit("sweep_points", points, source, "samples" if spec.design == "latin_hypercube" else "factors",
+                "points of the sweep")
+    check_limit("replications", spec.replications, source, "replications")
+    check_limit("simulations", points * spec.replications, source, "replications",
+                f"simulations ({points:,} points x {spec.replications:,} replications)")
+    kpis = tuple(check_kpi(k, f"{source}: kpis") for k in spec.kpis) if spec.kpis is not None else None
+    overrides: dict[str, Any] | list[str] = spec.set or {}
+    target = (folder or Path(".")) / spec.base
+    try:
+        found = target.exists() or target.is_symlink()
+    except (OSError, ValueError):
+        found = False
+    if not found:
+        raise InputError(source, "base", f"scenario file {spec.base!r} not found (looked for {target})")
     base = load_scenario(target, overrides or None)
-    name = data.get("name", Path(source).stem)
-    if not isinstance(name, str) or not name.strip():
-        raise InputError(source, "name", "must be a non-empty text")
-    sweep = Sweep(name=name, base=base, factors=factors, design=design, samples=samples,
-                  replications=replications, seed=seed, kpis=kpis, description=str(data.get("description", "")),
+    sweep = Sweep(name=name, base=base, factors=factors, design=spec.design, samples=spec.samples,
+                  replications=spec.replications, seed=spec.seed, kpis=kpis, description=spec.description,
                   source=source)
     sweep.scenarios()  # every point must be a valid scenario before anything runs
     return sweep
@@ -241,18 +344,12 @@ def sweep_from_dict(data: Any, source: str = "<sweep>", folder: Path | None = No
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep YAML file (errors name the file and the field)."""
     path = Path(path)
+    text = read_text(path, "yaml_bytes", str(path))
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(path), None, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), None, f"cannot read file: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(str(path), None, f"YAML syntax error{where}: {getattr(exc, 'problem', None) or exc}") from None
+        data = load_yaml(text)
+    except YamlError as exc:
+        where = f" at line {exc.line}" + (f", column {exc.column}" if exc.column else "") if exc.line else ""
+        raise InputError(str(path), None, f"YAML syntax error{where}: {exc.problem}") from None
     return sweep_from_dict(data, str(path), path.parent)
 
 

@@ -191,26 +191,29 @@ def start_stalling_run(out_dir: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, line.split(" ", 1)[1].strip()
 
 
-def test_killed_mid_write_leaves_no_half_written_parquet(tmp_path: Path) -> None:
-    proc, partial = start_stalling_run(tmp_path)
-    assert Path(partial).exists() and Path(partial).name.startswith(".events.parquet.")  # really mid-write
+def test_killed_mid_write_leaves_the_earlier_run_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "out"
+    assert run_main(capsys, "run", str(BASELINE), "--months", "0.25", "--seed", "1", "--out", str(out_dir))[0] == 0
+    before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
+    proc, partial = start_stalling_run(out_dir)
+    # the new run writes into a hidden sibling folder, never into the earlier run's folder
+    assert Path(partial).exists() and Path(partial).name.startswith(".events.parquet.")
+    assert Path(partial).parent.parent == tmp_path and Path(partial).parent.name.startswith(".out.")
     proc.kill()
     assert proc.wait(timeout=30) == -signal.SIGKILL
-    assert pq.read_table(tmp_path / "leads.parquet").num_rows > 0  # written before: complete
-    assert not (tmp_path / "events.parquet").exists()  # being written: absent, not half there
-    assert not (tmp_path / "kpis.json").exists()
-    visible = {p.name for p in tmp_path.iterdir() if not p.name.startswith(".")}
-    assert visible == {"leads.parquet"}
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before  # the earlier run, whole
+    assert json.loads((out_dir / "kpis.json").read_text())["seed"] == 1
     assert all(p.name.endswith(".tmp") for p in tmp_path.iterdir() if p.name.startswith("."))
 
 
 def test_interrupted_mid_write_cleans_up(tmp_path: Path) -> None:
-    proc, partial = start_stalling_run(tmp_path)
+    out_dir = tmp_path / "out"
+    proc, partial = start_stalling_run(out_dir)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 130
     assert proc.stderr.read().strip().splitlines() == ["funnelsim: interrupted"]
     assert not Path(partial).exists()
-    assert {p.name for p in tmp_path.iterdir()} == {"leads.parquet"}
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor its temporary sibling
 
 
 # --------------------------------------------------------------------------- user errors

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..calibrate import calibrate_file, compare_funnel, write_calibrated
+from ..safe_io import check_output_file
 from .common import non_negative_int
 
 __all__ = ["register", "run"]
@@ -26,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        check_output_file(args.out, "--out")  # before reading and fitting
     calibration = calibrate_file(args.export, args.base)
     print(calibration.text())
     if args.check_funnel:

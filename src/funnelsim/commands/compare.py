@@ -15,6 +15,8 @@ from ..errors import InputError
 from ..executors import DASK_ADDRESS_ENV, Executor, make_executor
 from ..experiment import METHODS, Comparison, check_kpi, compare
 from ..report_text import format_value
+from ..limits import check as check_limit
+from ..safe_io import check_output_folder
 from ..store import ResultStore
 from .common import add_scenario_options, parse_min_effects, non_negative_int, positive_float, print_json, scenario_from_args
 
@@ -49,8 +51,23 @@ def executor_from_args(args: argparse.Namespace) -> Executor:
     return make_executor(dask_address=args.dask, workers=args.workers)
 
 
+def check_replications(replications: int, max_replications: int | None, scenarios: int) -> None:
+    """Replications (and the simulations they add up to) within the documented limits, before any run."""
+    check_limit("replications", replications, "--replications", None)
+    most = replications
+    if max_replications is not None:
+        check_limit("replications", max_replications, "--max-replications", None)
+        most = max(most, max_replications)
+    check_limit("simulations", most * scenarios, "--replications", None,
+                f"simulations ({scenarios} scenarios x {most:,} replications)")
+
+
 def store_from_args(args: argparse.Namespace) -> ResultStore | None:
-    return None if args.no_store else ResultStore(args.store)
+    """The result store, its folder checked writable before any simulation."""
+    if args.no_store:
+        return None
+    check_output_folder(args.store, "--store")
+    return ResultStore(args.store)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -94,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     replications = args.replications or 10
     if args.precision is not None and args.max_replications < replications:
         raise InputError("--max-replications", None, f"must be at least the first batch of {replications}")
+    check_replications(replications, args.max_replications if args.precision is not None else None,
+                       1 + len(variants))
     with executor_from_args(args) as executor:
         result = compare(baseline, variants, replications=replications, seed=args.seed, precision=args.precision,
                          precision_kpis=precision_kpis, max_replications=args.max_replications,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..crm import DEFAULT_EPOCH, parse_epoch
+from ..crm import DEFAULT_EPOCH, check_export_window, parse_epoch
+from ..safe_io import check_output_file
 from ..simulation import export_scenario
 from .common import add_scenario_options, non_negative_int, scenario_from_args
 
@@ -28,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     start = parse_epoch(args.start)
     scenario = scenario_from_args(args.scenario, args)
+    check_export_window(start, scenario.months)
+    check_output_file(args.out, "--out")  # before simulating
     result = export_scenario(scenario, args.out, args.seed, start)
     print(f"Wrote {len(result.leads):,} leads of {scenario.name} (hash {scenario.hash}, seed {args.seed}, "
           f"{scenario.months:g} months from {start:%Y-%m-%d}) to {args.out}")

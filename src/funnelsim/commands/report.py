@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..safe_io import check_output_file
 from ..scenario import load_scenario
 from .common import add_scenario_options, parse_min_effects, non_negative_int, positive_float
-from .compare import add_execution_options
+from .compare import add_execution_options, check_replications
 
 __all__ = ["register", "run", "default_output"]
 
@@ -67,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--dask", None, "needs a scheduler address such as tcp://host:8786")
     effects = parse_min_effects(args.min_effects)
     output: Path = args.output or default_output(args.baseline, args.variants)
-    if output.is_dir():
-        raise InputError("--output", None, f"{output} is a folder; give a file name such as {output}/report.html")
+    check_output_file(output, "--output")  # before the notebook runs: its work is not lost to a bad destination
+    check_replications(args.replications, args.max_replications if args.precision is not None else None,
+                       1 + len(args.variants))
     overrides = list(args.overrides or []) + ([f"months={args.months}"] if args.months is not None else [])
     for path in (args.baseline, *args.variants):  # a bad file is one clear line before any kernel starts
         load_scenario(path, overrides or None)

@@ -6,11 +6,15 @@ import argparse
 from pathlib import Path
 
 from .. import __version__
-from ..atomic import write_json, write_parquet
+from ..atomic import atomic_folder, check_folder_target, write_json, write_parquet
 from ..metrics import funnel_table, kpis, leak_table
 from ..model import simulate
 from ..report_text import kpi_text
 from .common import add_scenario_options, non_negative_int, print_json, scenario_from_args
+
+TABLES = ("leads", "events", "backlog", "reps", "funnel", "leaks")
+#: every file `run --out` writes: the folder is replaced as a whole only if it holds nothing else
+OUTPUTS = (*(f"{name}.parquet" for name in TABLES), "kpis.json")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,15 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args.scenario, args)
+    if args.out is not None:  # before simulating: the folder must be ours to replace, its parent writable
+        check_folder_target(args.out, "--out", OUTPUTS)
     result = simulate(scenario, args.seed, record_events=args.out is not None)
     figures = kpis(result)
     meta = {"scenario": scenario.name, "scenario_hash": scenario.hash, "seed": args.seed, "version": __version__}
     if args.out is not None:
-        out: Path = args.out
-        for name, frame in (("leads", result.leads), ("events", result.events), ("backlog", result.backlog),
-                            ("reps", result.reps), ("funnel", funnel_table(result)), ("leaks", leak_table(result))):
-            write_parquet(out / f"{name}.parquet", frame, meta)
-        write_json(out / "kpis.json", {**meta, "kpis": figures})
+        tables = dict(zip(TABLES, (result.leads, result.events, result.backlog, result.reps, funnel_table(result),
+                                   leak_table(result))))
+        with atomic_folder(args.out) as out:  # the whole folder, or nothing: never files of two runs
+            for name, frame in tables.items():
+                write_parquet(out / f"{name}.parquet", frame, meta)
+            write_json(out / "kpis.json", {**meta, "kpis": figures})
     if args.json:
         print_json({**meta, "kpis": figures})
     else:

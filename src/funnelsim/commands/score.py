@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..crm import read_export
 from ..errors import InputError
+from ..safe_io import check_output_file
 from ..scoring import MODEL_KINDS, evaluate_score_model, load_score_model, save_score_model, train_score_model
 from .common import non_negative_int
 
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def train(args: argparse.Namespace) -> int:
     if args.out.suffix != ".skops":
         raise InputError("--out", None, f"{args.out} should end in .skops (the model is saved with skops)")
+    check_output_file(args.out, "--out")  # before training
     report = train_score_model(read_export(args.export), args.model, args.test_share, args.seed, args.export)
     save_score_model(report.model, args.out)
     print(report.text())

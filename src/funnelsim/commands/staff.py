@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import math
 
-import yaml
-
 from ..errors import InputError
+from ..safe_yaml import YamlError, load_yaml
 from ..staffing import TARGET_HELP, Staffing, parse_target, staff
 from .common import add_scenario_options, non_negative_int, print_json, scenario_from_args
-from .compare import _positive_int, add_execution_options, executor_from_args, store_from_args
+from .compare import _positive_int, add_execution_options, check_replications, executor_from_args, store_from_args
 
 __all__ = ["register", "run"]
 
@@ -47,8 +46,8 @@ def _vary(items: list[str]) -> dict[str, list]:
         values = []
         for text in raw.split(","):
             try:
-                values.append(yaml.safe_load(text) if text.strip() else None)
-            except yaml.YAMLError:
+                values.append(load_yaml(text) if text.strip() else None)
+            except YamlError:
                 values.append(text.strip())
         out[name] = values
     return out
@@ -65,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             scenario.with_overrides({name: value}, source="--vary")
     if args.max_reps is not None and args.max_reps < args.min_reps:
         raise InputError("--max-reps", None, f"must be at least --min-reps ({args.min_reps})")
+    check_replications(args.replications, None, 1)
     with executor_from_args(args) as executor:
         result = staff(scenario, target, min_reps=args.min_reps, max_reps=args.max_reps,
                        replications=args.replications, seed=args.seed, vary=vary, executor=executor,

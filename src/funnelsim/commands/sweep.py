@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
-from ..atomic import write_json, write_parquet, write_text
+from ..atomic import atomic_folder, check_folder_target, write_json, write_parquet, write_text
 from ..experiment import HEADLINE_KPIS, replication_seeds
 from ..report_text import format_value
 from ..sweep import load_sweep, run_sweep, summarize_sweep
@@ -16,6 +16,9 @@ from .common import print_json
 from .compare import add_execution_options, executor_from_args, store_from_args
 
 __all__ = ["register", "run"]
+
+#: every file `sweep --out` writes: the folder is replaced as a whole only if it holds nothing else
+OUTPUTS = ("runs.parquet", "summary.parquet", "summary.csv", "sweep.json")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,8 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.sweep)
     out: Path = args.out if args.out is not None else Path("results") / "sweeps" / sweep.name
+    check_folder_target(out, "--out", OUTPUTS)  # before any simulation
+    store = store_from_args(args)
     with executor_from_args(args) as executor:
-        runs = run_sweep(sweep, executor=executor, store=store_from_args(args), progress=not args.quiet)
+        runs = run_sweep(sweep, executor=executor, store=store, progress=not args.quiet)
     summary = summarize_sweep(runs)
     factors = [f.name for f in sweep.factors]
     points = int(runs["point"].nunique())
@@ -47,10 +52,11 @@ def run(args: argparse.Namespace) -> int:
         "store": None if args.no_store else str(args.store),
     }
     meta = {"sweep": sweep.name, "design": sweep.design, "version": __version__}
-    write_parquet(out / "runs.parquet", runs, meta)
-    write_parquet(out / "summary.parquet", summary, meta)
-    write_text(out / "summary.csv", summary.to_csv(index=False))
-    write_json(out / "sweep.json", facts)
+    with atomic_folder(out) as folder:  # the whole folder, or nothing: never files of two sweeps
+        write_parquet(folder / "runs.parquet", runs, meta)
+        write_parquet(folder / "summary.parquet", summary, meta)
+        write_text(folder / "summary.csv", summary.to_csv(index=False))
+        write_json(folder / "sweep.json", facts)
     if args.json:
         print_json({**facts, "out": str(out), "summary": summary.to_dict(orient="records")})
         return 0
