@@ -107,9 +107,10 @@ def test_run_json_has_the_same_figures(capsys: pytest.CaptureFixture[str], month
 
 
 def test_set_overrides_reach_the_scenario(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_main(capsys, "run", str(BASELINE), "--months", "0.25", "--set", "team.reps=10", "--json")
+    code, out, _ = run_main(capsys, "run", str(BASELINE), "--months", "0.25", "--set", "team.reps=6", "--json")
     assert code == 0
     more_reps = load_scenario(SCENARIOS / "more_reps.yaml", ["months=0.25"])
+    assert more_reps.team.reps == 6 and more_reps.hash != load_scenario(BASELINE, ["months=0.25"]).hash
     assert json.loads(out)["scenario_hash"] == more_reps.hash
 
 
@@ -223,7 +224,7 @@ BAD = {
     # name: (file text or None for a missing file, words in the one line of stderr)
     "unknown_field": ("extends: {base}\nteam: {{repz: 3}}\n", ["unknown_field.yaml", "team.repz", "unknown field"]),
     "wrong_type": ("team: {{reps: ten}}\n", ["wrong_type.yaml", "team.reps", "integer"]),
-    "negative_reps": ("team: {{reps: -1}}\n", ["negative_reps.yaml", "team.reps", "greater than or equal to 1"]),
+    "negative_reps": ("team: {{reps: -1}}\n", ["negative_reps.yaml", "team.reps", "greater than or equal to 0"]),
     "probability": ("demo: {{no_show_probability: 1.5}}\n", ["probability.yaml", "demo.no_show_probability"]),
     "missing_extends": ("extends: nowhere.yaml\n", ["missing_extends.yaml", "extends", "not found"]),
     "yaml_syntax": ("team: [1,\n", ["yaml_syntax.yaml", "YAML syntax error at line"]),

@@ -26,12 +26,13 @@ BASELINE = SCENARIOS / "baseline.yaml"
 
 BUNDLED = sorted(SCENARIOS.glob("*.yaml")) + sorted((SCENARIOS / "validation").glob("*.yaml"))
 
-#: each bundled variant of the baseline changes exactly one lever (the empty set: same behaviour)
+#: each bundled variant of the baseline changes exactly one lever, and no variant behaves as the
+#: baseline does. One lever may take more than one field: "a cap with redistribution" is the
+#: cap itself and the reclaim of leads left untouched (the article's Vendasta fix).
 VARIANT_LEVERS = {
     "five_minute_sla": {"sla.first_touch_minutes"},
     "more_reps": {"team.reps"},
-    "lead_cap_500": set(),
-    "no_lead_cap": {"routing.lead_cap"},
+    "lead_cap_500": {"routing.lead_cap", "routing.reclaim_untouched_days"},
     "score_first_queue": {"team.queue_order"},
     "hot_lead_alerts": {"nurture.hot_lead_alerts"},
     "no_show_reschedule": {"demo.reschedule_attempts"},
@@ -84,8 +85,16 @@ def test_every_bundled_scenario_loads(path: Path) -> None:
 def test_each_variant_changes_exactly_its_lever(name: str) -> None:
     baseline = load_scenario(BASELINE)
     variant = load_scenario(SCENARIOS / f"{name}.yaml")
+    assert VARIANT_LEVERS[name], "a variant that changes nothing should be removed (issue 8)"
     assert changed_fields(baseline, variant) == VARIANT_LEVERS[name]
-    assert (variant.hash == baseline.hash) == (not VARIANT_LEVERS[name])
+    assert variant.hash != baseline.hash
+
+
+def test_every_bundled_variant_of_the_baseline_is_listed_with_its_lever() -> None:
+    """A new or renamed variant must say which lever it changes; a removed one must leave the list."""
+    variants = {p.stem for p in SCENARIOS.glob("*.yaml")} - {"baseline", "perishable"}
+    assert variants == set(VARIANT_LEVERS)
+    assert not (SCENARIOS / "no_lead_cap.yaml").exists()  # the baseline has no cap: it would be the baseline
 
 
 def test_variant_levers_have_the_values_their_names_promise() -> None:
@@ -93,9 +102,11 @@ def test_variant_levers_have_the_values_their_names_promise() -> None:
         return load_scenario(SCENARIOS / f"{name}.yaml")
 
     assert load("five_minute_sla").sla.first_touch_minutes == 5.0
-    assert load("more_reps").team.reps == 10
-    assert load("no_lead_cap").routing.lead_cap is None
-    assert load("lead_cap_500").routing.lead_cap == 500
+    more = load("more_reps").team
+    assert more.reps == 6
+    assert more.rep_tiers() == [0, 0, 1, 1, 1, 1]  # the two hires join the last (junior) tier
+    cap = load("lead_cap_500").routing
+    assert (cap.lead_cap, cap.at_cap, cap.reclaim_untouched_days) == (500, "nurture", 7.0)
     assert load("score_first_queue").team.queue_order == "highest_score"
     assert load("hot_lead_alerts").nurture.hot_lead_alerts is True
     assert load("no_show_reschedule").demo.reschedule_attempts == 3
@@ -106,19 +117,26 @@ def test_variant_levers_have_the_values_their_names_promise() -> None:
 def test_baseline_has_the_published_defaults() -> None:
     s = load_scenario(BASELINE)
     volume = sum(src.leads_per_month for src in s.sources)
-    assert volume == 2000
+    assert volume == 4000
     legit = sum(src.leads_per_month * src.legitimate_share for src in s.sources) / volume
     assert legit == pytest.approx(0.25, abs=0.01)
     blended_cost = sum(src.leads_per_month * src.cost_per_lead for src in s.sources) / volume
     assert blended_cost == pytest.approx(140, abs=5)
-    assert s.team.reps == 8
+    assert s.team.reps == 4
+    assert [(t.name, t.reps, t.routing_weight, t.speed) for t in s.team.tiers] == [
+        ("senior", 2, 2.5, 1.2), ("junior", 2, 1.0, 0.9)]
+    assert s.team.rep_tiers() == [0, 0, 1, 1]
+    assert s.marketing.mql_threshold == 45
+    assert [p.name for p in s.leads.personas] == ["ops_leader", "founder", "smb_owner", "researcher"]
+    assert (s.nurture.review_days, s.nurture.hot_lead_alerts) == (7, False)
     assert (s.leads.reachable_legitimate, s.leads.reachable_junk) == (0.75, 0.35)
     assert s.follow_up.answer_probability == 0.40
     assert s.follow_up.attempt_offsets == [0.0, 30.0, 1440.0, 2880.0, 5760.0, 8640.0]
-    assert s.follow_up.ageing_days == 60
-    assert s.routing.lead_cap == 500
+    assert s.follow_up.ageing_days == 120
+    assert (s.routing.lead_cap, s.routing.reclaim_untouched_days) == (None, None)  # no cap: reps hoard
     assert (s.speed_to_lead.p_durable, s.speed_to_lead.p_perishable) == (0.30, 0.55)
-    assert (s.demo.no_show_probability, s.demo.reschedule_attempts, s.demo.reschedule_success) == (0.2, 1, 0.5)
+    # no-shows are never won back: no reach-out to rebook them
+    assert (s.demo.no_show_probability, s.demo.reschedule_attempts, s.demo.reschedule_success) == (0.2, 0, 0.5)
     assert s.demo.opportunity_rate == 0.75
     assert s.opportunities.win_rate == 0.22
     assert s.opportunities.cycle_days_median == 60
@@ -203,7 +221,8 @@ def test_overrides_of_dotted_paths_including_list_items() -> None:
         "team.reps=10",
         "sla.first_touch_minutes=5m",
         "sources.0.leads_per_month=900",
-        "routing.lead_cap=null",
+        "follow_up.ageing_days=null",
+        "routing.lead_cap=300",
         "team.working_days=[mon, wed]",
         "follow_up.attempt_offsets.1=1h",
         "leads.personas.2.share=0.4",
@@ -215,7 +234,8 @@ def test_overrides_of_dotted_paths_including_list_items() -> None:
     assert s.sla.first_touch_minutes == 5.0
     assert [src.leads_per_month for src in s.sources] == [900] + [src.leads_per_month for src in base.sources[1:]]
     assert s.sources[0].name == base.sources[0].name  # the rest of the item is kept
-    assert s.routing.lead_cap is None
+    assert base.follow_up.ageing_days == 120 and s.follow_up.ageing_days is None  # YAML null
+    assert s.routing.lead_cap == 300
     assert s.team.working_days == ["mon", "wed"]
     assert s.follow_up.attempt_offsets[:3] == [0.0, 60.0, 1440.0]
     assert s.leads.personas[2].share == 0.4
@@ -223,7 +243,8 @@ def test_overrides_of_dotted_paths_including_list_items() -> None:
     assert s.nurture.hot_lead_alerts is True
     assert s.name == "renamed"
     assert changed_fields(base, s) == {
-        "team.reps", "sla.first_touch_minutes", "sources.0.leads_per_month", "routing.lead_cap",
+        "team.reps", "sla.first_touch_minutes", "sources.0.leads_per_month", "follow_up.ageing_days",
+        "routing.lead_cap",
         "team.working_days.1", "team.working_days.2", "team.working_days.3",
         "team.working_days.4", "follow_up.attempt_offsets.1", "leads.personas.2.share",
         "arrivals.hourly_profile.3", "nurture.hot_lead_alerts",
@@ -240,7 +261,7 @@ def test_with_overrides_equals_loading_with_overrides(short_baseline: Scenario) 
     a = short_baseline.with_overrides(["team.reps=10", "sources.0.leads_per_month=900"])
     b = load_scenario(BASELINE, ["months=1", "team.reps=10", "sources.0.leads_per_month=900"])
     assert a.hash == b.hash and a.team.reps == 10
-    assert short_baseline.team.reps == 8  # the original is unchanged
+    assert short_baseline.team.reps == 4  # the original is unchanged
 
 
 def test_apply_overrides_does_not_touch_its_input() -> None:
@@ -254,7 +275,8 @@ def test_apply_overrides_does_not_touch_its_input() -> None:
 @pytest.mark.parametrize(("override", "field", "words"), [
     ("team.repz=3", "team.repz", "unknown field"),
     ("team.reps=ten", "team.reps", "integer"),
-    ("team.reps=-1", "team.reps", "greater than or equal to 1"),
+    ("team.reps=-1", "team.reps", "greater than or equal to 0"),
+    ("routing.lead_cap=0", "routing.lead_cap", "greater than or equal to 1"),
     ("demo.no_show_probability=1.5", "demo.no_show_probability", "less than or equal to 1"),
     ("sources.0.leads_per_month=-5", "sources[0].leads_per_month", "greater than or equal to 0"),
     ("sources.9.leads_per_month=5", "sources.9", "no item '9'"),
@@ -289,8 +311,11 @@ BAD_FILES = {
     "unknown_top_level_field": ("teams: {reps: 3}\n", "teams", "unknown field"),
     "wrong_type": ("team:\n  reps: ten\n", "team.reps", "integer"),
     "wrong_type_section": ("team: 8\n", "team", "dictionary"),
-    "negative_reps": ("team:\n  reps: -1\n", "team.reps", "greater than or equal to 1"),
-    "zero_reps": ("team:\n  reps: 0\n", "team.reps", "greater than or equal to 1"),
+    "negative_reps": ("team:\n  reps: -1\n", "team.reps", "greater than or equal to 0"),
+    "too_many_reps": ("team:\n  reps: 10001\n", "team.reps", "less than or equal to 10000"),
+    "negative_tier_reps": ("team:\n  tiers: [{name: a, reps: -1}]\n", "team.tiers[0].reps",
+                           "greater than or equal to 0"),
+    "zero_lead_cap": ("routing: {lead_cap: 0}\n", "routing.lead_cap", "greater than or equal to 1"),
     "probability_above_one": ("demo:\n  no_show_probability: 1.5\n", "demo.no_show_probability",
                               "less than or equal to 1"),
     "negative_probability": ("follow_up: {answer_probability: -0.1}\n", "follow_up.answer_probability",
@@ -381,6 +406,13 @@ def test_scenario_from_dict_rejects_non_mappings_and_names_its_source() -> None:
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict({"team": {"reps": -2}}, "api-call")
     assert (info.value.source, info.value.field) == ("api-call", "team.reps")
+
+
+def test_zero_reps_is_a_valid_extreme_condition(tmp_path: Path) -> None:
+    """No reps at all is allowed (nothing is contacted): the extreme-condition test of the model."""
+    none = load_scenario(write(tmp_path, "zero_reps.yaml", f"extends: {BASELINE}\nteam:\n  reps: 0\n"))
+    assert none.team.reps == 0 and none.team.rep_tiers() == []
+    assert load_scenario(BASELINE, ["team.reps=0"]).hash == none.hash
 
 
 def test_several_problems_are_counted_in_one_line(tmp_path: Path) -> None:
@@ -483,7 +515,7 @@ def test_hash_ignores_key_order_formatting_and_units(tmp_path: Path) -> None:
     assert load_scenario(as_json).hash == reference
     data["follow_up"]["attempt_offsets"] = [0, "30 min", "24h", 2880, "4 days", "6d"]
     data["marketing"]["handoff_minutes"] = "5m"
-    data["sources"][0]["leads_per_month"] = 1100.0
+    data["sources"][0]["leads_per_month"] = 2200.0  # the baseline's 2200, written as a float
     units = write(tmp_path, "units.yaml", yaml.safe_dump(data))
     assert load_scenario(units).hash == reference
 

@@ -91,8 +91,13 @@ def test_malformed_sweeps_name_the_file_and_field(tmp_path: Path, scenarios_dir:
 
 
 def test_bad_point_values_are_caught_before_anything_runs(tmp_path: Path, scenarios_dir: Path) -> None:
-    with pytest.raises(InputError, match=r"point 1: team.reps=0\): team.reps"):
-        sweep_from_dict(_sweep(tmp_path, scenarios_dir, factors={"team.reps": [4, 0]}), "bad.yaml")
+    with pytest.raises(InputError, match=r"point 1: team.reps=-1\): team.reps: .*greater than or equal to 0"):
+        sweep_from_dict(_sweep(tmp_path, scenarios_dir, factors={"team.reps": [4, -1]}), "bad.yaml")
+    with pytest.raises(InputError, match=r"point 1: routing.lead_cap=0\): routing.lead_cap: .*or equal to 1"):
+        sweep_from_dict(_sweep(tmp_path, scenarios_dir, factors={"routing.lead_cap": [500, 0]}), "bad.yaml")
+    # no reps at all is a valid point (the extreme-condition test): not an error
+    assert [s.team.reps for s in sweep_from_dict(_sweep(tmp_path, scenarios_dir, factors={"team.reps": [0, 4]}),
+                                                 "ok.yaml").scenarios()] == [0, 4]
     with pytest.raises(InputError, match="team.repz: unknown field"):
         sweep_from_dict(_sweep(tmp_path, scenarios_dir, factors={"team.repz": [4]}), "bad.yaml")
 
