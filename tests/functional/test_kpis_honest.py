@@ -34,7 +34,7 @@ def test_the_speed_kpis_are_the_quantiles_and_the_thresholds() -> None:
 
 
 def test_two_reps_instead_of_eight_never_look_faster(short_baseline: Scenario) -> None:
-    eight = kpis(simulate(short_baseline, 0, record_events=False))
+    eight = kpis(simulate(short_baseline.with_overrides({"team.reps": 8}), 0, record_events=False))
     two = kpis(simulate(short_baseline.with_overrides({"team.reps": 2}), 0, record_events=False))
     assert two["mql_to_touched"] <= eight["mql_to_touched"]
     for name in SPEED_KPIS:
@@ -46,8 +46,9 @@ def test_two_reps_instead_of_eight_never_look_faster(short_baseline: Scenario) -
 
 
 def test_two_reps_get_no_faster_verdict_in_a_comparison(short_baseline: Scenario) -> None:
+    eight = short_baseline.with_overrides({"team.reps": 8})
     two = short_baseline.with_overrides({"name": "two_reps", "team.reps": 2})
-    result = compare(short_baseline, two, replications=3, seed=1, executor=SerialExecutor())
+    result = compare(eight, two, replications=3, seed=1, executor=SerialExecutor())
     table = result.table.set_index("kpi")
     for name in SPEED_KPIS:
         assert table.loc[name, "verdict"] != B_WINS, (name, table.loc[name].to_dict())
