@@ -18,8 +18,10 @@ def test_bundled_factorial_sweep(scenarios_dir: Path) -> None:
     points = sweep.points()
     assert list(points.columns) == ["point", "team.reps", "sla.first_touch_minutes"]
     assert len(points) == 6
+    # around the baseline's 4 reps: overloaded, as is, and two more
+    assert sweep.base.team.reps == 4
     assert set(map(tuple, points[["team.reps", "sla.first_touch_minutes"]].to_numpy())) == {
-        (6, 5), (6, 60), (8, 5), (8, 60), (10, 5), (10, 60)}
+        (2, 5), (2, 60), (4, 5), (4, 60), (6, 5), (6, 60)}
     scenarios = sweep.scenarios()
     assert [s.team.reps for s in scenarios] == list(points["team.reps"])
     assert [s.sla.first_touch_minutes for s in scenarios] == list(points["sla.first_touch_minutes"])
@@ -32,12 +34,13 @@ def test_bundled_latin_hypercube_is_stratified_and_seeded(scenarios_dir: Path) -
     assert len(points) == 12
     # 12 strata over 3 listed values: each value exactly 4 times
     assert Counter(points["sla.first_touch_minutes"]) == {5: 4, 15: 4, 60: 4}
-    # 12 strata over the 9 whole numbers 4..12: every number appears, none more than twice
+    # 12 strata over the 7 whole numbers 2..8 (around the baseline's 4): every number appears, none more than twice
     counts = Counter(points["team.reps"])
-    assert set(counts) == set(range(4, 13)) and max(counts.values()) <= 2
-    # a continuous-like range: one point in each twelfth of [100, 800]
-    strata = np.floor((points["routing.lead_cap"].to_numpy() - 100) / (701 / 12)).astype(int)
+    assert set(counts) == set(range(2, 9)) and max(counts.values()) <= 2
+    # a continuous-like range: one point in each twelfth of [50, 650]
+    strata = np.floor((points["routing.lead_cap"].to_numpy() - 50) / (601 / 12)).astype(int)
     assert sorted(strata) == list(range(12))
+    assert sweep.base.routing.lead_cap is None  # the baseline has no cap: every point adds one
     assert points.equals(load_sweep(scenarios_dir / "sweeps" / "capacity_lhs.yaml").points())
 
 
