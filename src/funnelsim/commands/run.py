@@ -8,7 +8,7 @@ from pathlib import Path
 from .. import __version__
 from ..atomic import atomic_folder, check_folder_target, write_json, write_parquet
 from ..metrics import funnel_table, kpis, leak_table
-from ..model import simulate
+from ..simulation import simulate
 from ..report_text import kpi_text
 from .common import add_scenario_options, non_negative_int, print_json, scenario_from_args
 

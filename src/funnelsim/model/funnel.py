@@ -166,9 +166,9 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _log(self, lead: int, event: str, rep: int = -1) -> None:
+    def _log(self, lead: int, event: str, rep: int = -1, at: float | None = None) -> None:
         if self.record_events:
-            self.events.append((self.env.now, lead, event, rep))
+            self.events.append((self.env.now if at is None else at, lead, event, rep))
 
     def _after(self, delay: float, fn, *args) -> None:
         if delay <= 0:
@@ -191,7 +191,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         lead.resolved_at = self.env.now if at is None else at
         self.unresolved -= 1
         if log and outcome != "won":
-            self._log(lead.i, outcome, lead.rep)
+            self._log(lead.i, outcome, lead.rep, at=lead.resolved_at)
 
     def _finished(self) -> bool:
         return self.arrivals_done and self.unresolved == 0
@@ -207,7 +207,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
 
     def run(self, until: float | None = None) -> SimulationResult:
         env = self.env
-        env.process(self._arrivals())
+        self._arrivals()
         if self.scenario.routing.mode == "batched":
             env.process(self._batcher())
         for rep in self.reps:

@@ -23,39 +23,45 @@ __all__ = ["MarketingStep"]
 class MarketingStep:
     """Arrivals, MQL hand-off, nurture and clicks (a part of :class:`~funnelsim.model.funnel.FunnelModel`)."""
 
-    def _arrivals(self):
-        env = self.env
+    def _arrivals(self) -> None:
+        """Every lead arrives at its pre-drawn time; marketing decides at once where it goes.
+
+        Only a lead that reaches sales or clicks later needs the clock: its hand-off or
+        click is scheduled at its own time. A filtered lead, or a nurtured one that never
+        clicks, ends where it arrived (its events carry their own times).
+        """
         mk = self.scenario.marketing
         w = mk.score_fit_weight
-        fit, interest = self.fit, self.interest
+        fit, interest, handoff = self.fit, self.interest, self.handoff
         scores = self.scores[0] if self.scores is not None else None
-        shifts = self.shifts
+        sql_shift, answer_shift = self.shifts.sql, self.shifts.answer
+        timeout = self.env.timeout
+        leads = self.leads
         for i, created in enumerate(self.created):
-            if created > env.now:
-                yield env.timeout(created - env.now)
             score = scores[i] if scores is not None else 100.0 * (w * fit[i] + (1 - w) * interest[i])
-            lead = Lead(i, score, interest[i], created, shifts.sql[i], shifts.answer[i])
-            self.leads.append(lead)
+            lead = Lead(i, score, interest[i], created, sql_shift[i], answer_shift[i])
+            leads.append(lead)
             self.unresolved += 1
-            self._log(i, "created")
+            self._log(i, "created", at=created)
             if fit[i] < mk.min_fit:
-                self._resolve(lead, "filtered")
-            elif lead.score >= mk.mql_threshold:
-                self._after(self.handoff[i], self._mql, lead)
+                self._resolve(lead, "filtered", at=created)
+            elif score >= mk.mql_threshold:
+                timeout(created + handoff[i]).callbacks.append(lambda _ev, lead=lead: self._mql(lead))
             else:
-                self._nurture(lead)
+                self._nurture(lead, at=created)
         self.arrivals_done = True
-        self._wake_all()
 
-    def _nurture(self, lead: Lead) -> None:
+    def _nurture(self, lead: Lead, at: float | None = None) -> None:
+        """Into nurture, now or (at arrival) at time `at`: a click is scheduled, or the lead is done."""
         nurture = self.scenario.nurture
+        now = self.env.now if at is None else at
         lead.nurtured = True
-        self._log(lead.i, "nurtured")
+        self._log(lead.i, "nurtured", at=now)
         delay = self.click[lead.i]
         if not nurture.enabled or delay > nurture.max_days * MINUTES_PER_DAY:
-            self._resolve(lead, "capped_out" if lead.renurtured else "unengaged")
+            self._resolve(lead, "capped_out" if lead.renurtured else "unengaged", at=now)
             return
-        self._after(delay, self._clicked, lead)
+        self.env.timeout(now + delay - self.env.now).callbacks.append(lambda _ev: self._clicked(lead))
 
     def _clicked(self, lead: Lead) -> None:
         nurture = self.scenario.nurture

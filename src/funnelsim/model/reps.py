@@ -124,13 +124,16 @@ class RepsStep:
 
     def _rep(self, rep: Rep):
         env, cal = self.env, self.cal
+        shift_end = -math.inf
         while True:
             now = env.now
-            if not cal.on_duty(now):
-                if self._finished():
-                    return
-                yield env.timeout(cal.next_start(now) - now)
-                continue
+            if now >= shift_end:  # off duty, or a new shift begins
+                if not cal.on_duty(now):
+                    if self._finished():
+                        return
+                    yield env.timeout(cal.next_start(now) - now)
+                    continue
+                shift_end = cal.shift_end(now)
             entry = self._next_item(rep)
             if entry is None:
                 if self._finished():
@@ -157,7 +160,8 @@ class RepsStep:
             else:
                 duration, done = self._reach_out(rep, item)
             # nothing runs past the end of the shift: a call still going is wrapped up then
-            duration = min(duration, cal.shift_end(now) - now)
+            if now + duration > shift_end:
+                duration = shift_end - now
             yield env.timeout(duration)
             end = now + duration
             rep.busy_total += duration
