@@ -1,12 +1,12 @@
 """The what-if panel: move a lever, see the funnel and speed-to-lead respond.
 
 :class:`WhatIfPanel` wraps a scenario in ipywidgets controls (reps, first-touch SLA, lead
-cap, call attempts, queue order, routing). Each change re-simulates a few replications of
-a short horizon (one month by default, so an update takes well under two seconds) with
-the same seeds as the unchanged baseline, and redraws the charts beside it. Charts are
-PNG bytes in ``ipywidgets.Image`` widgets, so the panel works — and can be tested —
-without a browser: set ``panel.reps.value = 4`` and read ``panel.summary`` or
-``panel.funnel_image.value``.
+cap, reclaim of untouched leads, call attempts, queue order, routing). Each change
+re-simulates a few replications of a short horizon (one month by default, so an update
+takes well under two seconds) with the same seeds as the unchanged baseline, and redraws
+the charts beside it. Charts are PNG bytes in ``ipywidgets.Image`` widgets, so the panel
+works — and can be tested — without a browser: set ``panel.reps.value = 2`` and read
+``panel.summary`` or ``panel.funnel_image.value``.
 """
 
 from __future__ import annotations
@@ -28,18 +28,28 @@ from .plots import figure_png, format_minutes, funnel_figure, speed_to_lead_figu
 from .report_text import format_value
 from .scenario import Scenario, load_scenario
 
-__all__ = ["WhatIfPanel", "SLA_CHOICES", "LEAD_CAP_CHOICES", "SUMMARY_KPIS"]
+__all__ = ["WhatIfPanel", "SLA_CHOICES", "LEAD_CAP_CHOICES", "RECLAIM_CHOICES", "SUMMARY_KPIS"]
 
 #: first-touch SLA choices shown in the dropdown: (label, minutes)
 SLA_CHOICES: tuple[tuple[str, float], ...] = (
     ("5 minutes", 5.0), ("15 minutes", 15.0), ("30 minutes", 30.0), ("1 hour", 60.0),
     ("4 hours", 240.0), ("1 working day", 480.0), ("1 day", 1440.0),
 )
-#: per-rep lead cap choices: (label, cap or None for no cap)
+#: per-rep lead cap choices: (label, cap or None for no cap). In the baseline the seniors hold
+#: about 150 open leads each after one month and 700-800 after a few: the small caps bind on
+#: the panel's short horizon, the large ones on a longer one
 LEAD_CAP_CHOICES: tuple[tuple[str, int | None], ...] = (
-    ("no cap", None), ("50 leads", 50), ("100 leads", 100), ("250 leads", 250), ("500 leads", 500),
-    ("1,000 leads", 1000),
+    ("no cap", None), ("25 leads", 25), ("50 leads", 50), ("100 leads", 100), ("250 leads", 250),
+    ("500 leads", 500),
 )
+#: redistribution: a lead its rep has not touched this many days goes back to the pool (None: never).
+#: With a cap, this is the "cap with redistribution" of scenarios/lead_cap_500.yaml
+RECLAIM_CHOICES: tuple[tuple[str, float | None], ...] = (
+    ("never", None), ("3 days", 3.0), ("7 days", 7.0), ("14 days", 14.0), ("30 days", 30.0),
+)
+#: the fewest reps the slider reaches at its top (a team several times the scenario's also shows
+#: where added reps only idle)
+MIN_REPS_RANGE = 16
 QUEUE_ORDERS: tuple[tuple[str, str], ...] = (
     ("newest first", "newest_first"), ("oldest first", "oldest_first"), ("highest score first", "highest_score"),
     ("hot leads first", "hot_first"),
@@ -69,8 +79,8 @@ class WhatIfPanel:
     """An ipywidgets panel around one scenario; display it in a notebook, or drive it from Python.
 
     Attributes of interest: the controls ``reps``, ``first_touch_sla``, ``lead_cap``,
-    ``attempts``, ``queue_order``, ``routing``; the outputs ``summary`` (a DataFrame of KPI
-    means, baseline vs what-if), ``funnel_image`` and ``speed_image`` (PNG widgets),
+    ``reclaim``, ``attempts``, ``queue_order``, ``routing``; the outputs ``summary`` (a
+    DataFrame of KPI means, baseline vs what-if), ``funnel_image`` and ``speed_image`` (PNG widgets),
     ``last_seconds`` (time of the last update) and ``widget`` (the whole panel).
     """
 
@@ -87,14 +97,19 @@ class WhatIfPanel:
         team, sla, routing = self.baseline.team, self.baseline.sla, self.baseline.routing
         style = {"description_width": "150px"}
         layout = w.Layout(width="420px")
-        self.reps = w.IntSlider(value=team.reps, min=1, max=max(30, 2 * team.reps), description="Sales reps",
-                                continuous_update=False, style=style, layout=layout)
+        # from no reps at all (the extreme condition: nothing is contacted) to several times the team
+        self.reps = w.IntSlider(value=team.reps, min=0, max=max(MIN_REPS_RANGE, 4 * team.reps),
+                                description="Sales reps", continuous_update=False, style=style, layout=layout)
         self.first_touch_sla = w.Dropdown(
             options=_with_choice(SLA_CHOICES, sla.first_touch_minutes, format_minutes(sla.first_touch_minutes)),
             value=sla.first_touch_minutes, description="First-touch SLA", style=style, layout=layout)
         self.lead_cap = w.Dropdown(
             options=_with_choice(LEAD_CAP_CHOICES, routing.lead_cap, f"{routing.lead_cap} leads"),
             value=routing.lead_cap, description="Lead cap per rep", style=style, layout=layout)
+        reclaim = routing.reclaim_untouched_days
+        reclaim_label = "never" if reclaim is None else f"{reclaim:g} day{'' if reclaim == 1 else 's'}"
+        self.reclaim = w.Dropdown(options=_with_choice(RECLAIM_CHOICES, reclaim, reclaim_label), value=reclaim,
+                                  description="Reclaim untouched after", style=style, layout=layout)
         self.attempts = w.IntSlider(value=len(self.baseline.follow_up.attempt_offsets), min=1,
                                     max=max(MAX_ATTEMPTS, len(self.baseline.follow_up.attempt_offsets)),
                                     description="Call attempts", continuous_update=False, style=style,
@@ -112,12 +127,12 @@ class WhatIfPanel:
             f"{self.replications} replications of <b>{self.months:g} month{'s' if self.months != 1 else ''}</b> "
             "of leads (a short horizon, so figures are rough; use the A/B report for decisions) with the same "
             "leads as the baseline.</p>")
-        controls = w.VBox([self.reps, self.first_touch_sla, self.lead_cap, self.attempts, self.queue_order,
-                           self.routing])
+        controls = w.VBox([self.reps, self.first_touch_sla, self.lead_cap, self.reclaim, self.attempts,
+                           self.queue_order, self.routing])
         self.widget = w.VBox([note, w.HBox([controls, self.table]), self.status, self.funnel_image,
                               self.speed_image])
-        self.controls = (self.reps, self.first_touch_sla, self.lead_cap, self.attempts, self.queue_order,
-                         self.routing)
+        self.controls = (self.reps, self.first_touch_sla, self.lead_cap, self.reclaim, self.attempts,
+                         self.queue_order, self.routing)
         self._baseline_runs, self._baseline_speed = self._simulate(self.baseline)
         self.summary = pd.DataFrame()
         self.last_seconds = math.nan
@@ -141,6 +156,7 @@ class WhatIfPanel:
             "team.reps": int(self.reps.value),
             "sla.first_touch_minutes": float(self.first_touch_sla.value),
             "routing.lead_cap": self.lead_cap.value,
+            "routing.reclaim_untouched_days": self.reclaim.value,
             "follow_up.attempt_offsets": self.attempt_offsets(int(self.attempts.value)),
             "team.queue_order": self.queue_order.value,
             "routing.policy": self.routing.value,
