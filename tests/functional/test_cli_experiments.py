@@ -167,17 +167,18 @@ def test_malformed_sweep_is_one_line(scenarios_dir: Path, capsys, tmp_path: Path
 
 
 def test_staff_json_and_text(scenarios_dir: Path, capsys) -> None:
-    argv = ["staff", str(scenarios_dir / "baseline.yaml"), "--months", "0.5", "--target", "sla_compliance >= 35%",
+    argv = ["staff", str(scenarios_dir / "baseline.yaml"), "--months", "0.5", "--target", "sla_compliance >= 45%",
             "--replications", "2", "--max-reps", "8", "--workers", "1", "--quiet"]
     assert main([*argv, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     reps = data["summary"][0]["reps"]
-    assert data["target"] == "sla_compliance >= 0.35" and 1 <= reps <= 8
+    # one rep for the baseline's MQLs does not reach 45% (the search has a real answer to find)
+    assert data["target"] == "sla_compliance >= 0.45" and 1 < reps <= 8
     by_reps = {row["reps"]: row for row in data["evaluations"]}
-    assert by_reps[reps]["met"] and (reps == 1 or not by_reps[reps - 1]["met"])
+    assert by_reps[reps]["met"] and not by_reps[reps - 1]["met"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert f"\n{reps} reps\n" in out and "sla_compliance >= 0.35" in out
+    assert f"\n{reps} reps\n" in out and "sla_compliance >= 0.45" in out
 
 
 @pytest.mark.parametrize("extra, expected", [
