@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+import tracemalloc
 from pathlib import Path
 
 import simpy
@@ -61,6 +62,13 @@ def main() -> None:
           f"{events / bare_cpu:>11,.0f}")
     print(f"funnelsim costs {cpu / bare_cpu:.1f}x a bare SimPy loop of the same number of events")
 
+    tracemalloc.start()
+    run_model(1.0)
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"peak memory of one simulated year (tracemalloc): {peak / 2**20:.1f} MiB, "
+          f"{peak / leads:,.0f} bytes per lead (target < 2,048)")
+
     from funnelsim.widgets import WhatIfPanel
 
     panel = WhatIfPanel(BASELINE)
@@ -76,10 +84,13 @@ def main() -> None:
           f"(target < 2 s)")
 
     print("\nScaling with simulated time")
-    print(f"{'years':>6}{'leads':>10}{'events':>11}{'cpu s':>8}{'cpu s / year':>14}")
+    print(f"{'years':>6}{'leads':>10}{'events':>11}{'cpu s':>8}{'cpu s / year':>14}{'vs 1 year':>13}")
+    one_year = None
     for years in args.years:
         cpu, _, (leads, events) = timed(lambda y=years: run_model(y), 1 if years > 2 else args.repeat)
-        print(f"{years:>6g}{leads:>10,}{events:>11,}{cpu:>8.2f}{cpu / years:>14.2f}")
+        one_year = cpu if years == 1 else one_year
+        ratio = f"{cpu / one_year:>12.1f}x" if one_year else ""
+        print(f"{years:>6g}{leads:>10,}{events:>11,}{cpu:>8.2f}{cpu / years:>14.2f}{ratio}")
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         self.backlog: list[tuple] = []
         self._constants(scenario)
         self._lists(scenario)
+        self.score_split = self._median_mql_score()
 
     @staticmethod
     def _hire(scenario: Scenario, streams: Streams) -> list[Rep]:
@@ -130,7 +131,6 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         self.max_calls = p.team.max_calls_per_day
         self.shared_queue = p.routing.policy == "shared_queue"
         self.senior = max(1, len(self.reps) // 2)
-        self.score_split = self._median_mql_score()
 
     def _lists(self, scenario: Scenario) -> None:
         """Per-lead draws as Python lists: indexing them is much faster than numpy scalars."""
@@ -150,6 +150,12 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         self.u_no_show = [a.tolist() for a in pop.u_no_show]
         self.u_reschedule = [a.tolist() for a in pop.u_reschedule]
         self.booking_lag = [a.tolist() for a in pop.booking_lag]
+        mk = scenario.marketing
+        if self.scores is not None:
+            self.score0 = np.asarray(self.scores[0], dtype=float)
+        else:
+            self.score0 = 100.0 * (mk.score_fit_weight * pop.fit + (1 - mk.score_fit_weight) * pop.interest)
+        self.score0_list = self.score0.tolist()
         self.shifts = quality_shifts(scenario, pop.legitimate, pop.fit, pop.interest)
         self.win_shift = self.shifts.win
         self.value_mult = self.shifts.value
@@ -157,11 +163,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
     def _median_mql_score(self) -> float:
         """score_based routing: MQLs scoring in the top half go to the first half of the team."""
         mk = self.scenario.marketing
-        if self.scores is not None:
-            scores = np.asarray(self.scores[0])
-        else:
-            scores = 100.0 * (mk.score_fit_weight * self.pop.fit + (1 - mk.score_fit_weight) * self.pop.interest)
-        mqls = scores[(scores >= mk.mql_threshold) & (self.pop.fit >= mk.min_fit)]
+        mqls = self.score0[(self.score0 >= mk.mql_threshold) & (self.pop.fit >= mk.min_fit)]
         return float(np.median(mqls)) if len(mqls) else mk.mql_threshold
 
     # ------------------------------------------------------------------ bookkeeping
@@ -222,32 +224,52 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         self._sales_delta(0)
         return self._result()
 
-    def _result(self) -> SimulationResult:
-        pop = self.pop
-        n = len(self.leads)
-        sc = self.scenario
-        src_names = [s.name for s in sc.sources]
-        persona_names = [p.name for p in sc.leads.personas]
+    def _lead_table(self) -> pd.DataFrame:
+        """One row per lead that arrived: the population's draws, and what happened to it."""
+        pop, sc = self.pop, self.scenario
+        n = int(np.searchsorted(pop.created, self.env.now, side="right"))  # all of them unless cut short
         names = (
             "score", "engaged_at", "mql_at", "assigned_at", "rep", "first_touch_at", "contacted_at",
             "closed_at", "attempts", "attempts_week1", "sql_at", "demo_booked_at", "demo_held_at", "demo_tries",
             "reach_outs", "opportunity_at", "opportunities", "won_at", "resolved_at", "revenue", "outcome", "hot",
             "clicked", "nurtured", "reclaimed",
         )
-        rows = list(map(attrgetter(*names), self.leads))
-        attrs = {name: list(column) for name, column in zip(names, zip(*rows))} if rows else {name: [] for name in names}
-        leads = pd.DataFrame({
+        defaults = Lead(0, 0.0, 0.0, 0.0)
+        columns: dict[str, np.ndarray] = {}
+        for name in names:
+            value = getattr(defaults, name)
+            dtype = object if isinstance(value, str) else type(value)
+            columns[name] = np.full(len(pop), value, dtype=dtype)
+        # leads that ended where they arrived
+        columns["score"] = self.score0.copy()
+        columns["engaged_at"] = pop.created.copy()
+        columns["outcome"] = self.arrival_outcome.astype(object)
+        columns["nurtured"] = self.arrival_nurtured.copy()
+        done = columns["outcome"] != "open"
+        columns["resolved_at"][done] = pop.created[done]
+        # leads that entered the simulation
+        live = [lead for lead in self.leads if lead.i < n]
+        if live:
+            index = np.fromiter((lead.i for lead in live), dtype=np.int64, count=len(live))
+            for name, values in zip(names, zip(*map(attrgetter(*names), live))):
+                columns[name][index] = values
+        persona_names = np.array([p.name for p in sc.leads.personas] + ["junk"], dtype=object)
+        return pd.DataFrame({
             "lead_id": np.arange(n),
-            "source": pd.Categorical.from_codes(pop.source[:n], categories=src_names),
-            "persona": [persona_names[p] if p >= 0 else "junk" for p in pop.persona[:n]],
+            "source": pd.Categorical.from_codes(pop.source[:n], categories=[s.name for s in sc.sources]),
+            "persona": persona_names[pop.persona[:n]],  # -1 (junk) picks the last name
             "legitimate": pop.legitimate[:n],
             "fit": pop.fit[:n],
             "interest": pop.interest[:n],
             "reachable": pop.reachable[:n],
             "cost": np.array([s.cost_per_lead for s in sc.sources])[pop.source[:n]],
             "created_at": pop.created[:n],
-            **attrs,
+            **{name: values[:n] for name, values in columns.items()},
         })
+
+    def _result(self) -> SimulationResult:
+        sc = self.scenario
+        leads = self._lead_table()
         leads["outcome"] = pd.Categorical(leads["outcome"], categories=list(OUTCOMES))
         leads["speed_to_lead"] = leads["first_touch_at"] - leads["engaged_at"]
         leads["time_to_first_touch"] = leads["first_touch_at"] - leads["mql_at"]

@@ -13,6 +13,8 @@ first touch jumps the queue.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..units import MINUTES_PER_DAY
 from .items import Lead
 from .qualification import answer_shift, sql_shift
@@ -26,26 +28,36 @@ class MarketingStep:
     def _arrivals(self) -> None:
         """Every lead arrives at its pre-drawn time; marketing decides at once where it goes.
 
-        Only a lead that reaches sales or clicks later needs the clock: its hand-off or
-        click is scheduled at its own time. A filtered lead, or a nurtured one that never
-        clicks, ends where it arrived (its events carry their own times).
+        Only a lead that reaches sales, or clicks a campaign email later, needs the clock
+        and a :class:`Lead` of its own: its hand-off or click is scheduled at its time. A
+        filtered lead, or a nurtured one that never clicks in time, ends where it arrived;
+        the result tables fill its row from the population's arrays.
         """
-        mk = self.scenario.marketing
-        w = mk.score_fit_weight
-        fit, interest, handoff = self.fit, self.interest, self.handoff
-        scores = self.scores[0] if self.scores is not None else None
+        mk, nurture = self.scenario.marketing, self.scenario.nurture
+        pop = self.pop
+        filtered = pop.fit < mk.min_fit
+        mql = ~filtered & (self.score0 >= mk.mql_threshold)
+        nurtured = ~filtered & ~mql
+        clicks = nurtured & (pop.click <= nurture.max_days * MINUTES_PER_DAY) if nurture.enabled else nurtured & False
+        self.arrival_outcome = np.where(filtered, "filtered", np.where(nurtured & ~clicks, "unengaged", "open"))
+        self.arrival_nurtured = nurtured
+        if self.record_events:
+            for i in np.flatnonzero(~mql & ~clicks):
+                created = self.created[i]
+                self._log(int(i), "created", at=created)
+                if nurtured[i]:
+                    self._log(int(i), "nurtured", at=created)
+                self._log(int(i), str(self.arrival_outcome[i]), at=created)
+        score, interest, handoff = self.score0_list, self.interest, self.handoff
         sql_shift, answer_shift = self.shifts.sql, self.shifts.answer
-        timeout = self.env.timeout
-        leads = self.leads
-        for i, created in enumerate(self.created):
-            score = scores[i] if scores is not None else 100.0 * (w * fit[i] + (1 - w) * interest[i])
-            lead = Lead(i, score, interest[i], created, sql_shift[i], answer_shift[i])
+        timeout, leads = self.env.timeout, self.leads
+        for i in np.flatnonzero(mql | clicks).tolist():
+            created = self.created[i]
+            lead = Lead(i, score[i], interest[i], created, sql_shift[i], answer_shift[i])
             leads.append(lead)
             self.unresolved += 1
             self._log(i, "created", at=created)
-            if fit[i] < mk.min_fit:
-                self._resolve(lead, "filtered", at=created)
-            elif score >= mk.mql_threshold:
+            if mql[i]:
                 timeout(created + handoff[i]).callbacks.append(lambda _ev, lead=lead: self._mql(lead))
             else:
                 self._nurture(lead, at=created)
