@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench backtests levers clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -28,6 +28,14 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_model.py
 	$(BIN)/python benchmarks/bench_experiments.py
 	$(BIN)/python benchmarks/bench_calibrate.py
+
+# regenerate the stored KPI tables of tests/backtest/ -- only on purpose, saying why in the commit
+backtests: $(STAMP)
+	$(BIN)/python tests/backtest/regenerate.py
+
+# the README's lever table: each bundled lever vs the baseline, 12 months x 8 paired replications
+levers: $(STAMP)
+	$(BIN)/python tests/validation/test_levers.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .hypothesis
