@@ -280,7 +280,12 @@ def _one_change(path: str, old: Any, new: Any) -> str:
         return ("alerting sales the moment a nurtured lead clicks (hot-lead alerts)" if new
                 else "switching hot-lead alerts off")
     if path == "demo.reschedule_attempts":
-        return f"reaching out up to {new} times after a demo no-show instead of {old}"
+        before = "never" if not old else f"up to {old} time{'s' if old != 1 else ''}"
+        return f"reaching out up to {new} times to rebook a demo no-show instead of {before}"
+    if path == "routing.reclaim_untouched_days":
+        if new is None:
+            return "letting reps keep leads they leave untouched"
+        return f"taking back leads a rep leaves untouched {_duration_words(new * 1440)} (to the least-loaded rep)"
     if path == "follow_up.attempt_offsets" and isinstance(new, list) and isinstance(old, list):
         if len(new) != len(old):
             return f"calling each lead up to {len(new)} times instead of {len(old)}"

@@ -103,23 +103,33 @@ class Sweep:
     description: str = ""
     source: str = "<sweep>"
 
-    def points(self) -> pd.DataFrame:
-        """One row per point (``point`` index, one column per factor), in run order."""
-        names = [f.name for f in self.factors]
+    def _rows(self) -> list[tuple]:
         if self.design == "full_factorial":
-            rows = list(itertools.product(*(f.grid() for f in self.factors)))
-        else:
-            sampler = _latin_hypercube(len(self.factors), self.seed)
-            rows = [tuple(f.at(u) for f, u in zip(self.factors, sample)) for sample in sampler.random(self.samples)]
-        frame = pd.DataFrame(rows, columns=names)
-        frame.insert(0, "point", np.arange(len(frame), dtype=np.int64))
+            return list(itertools.product(*(f.grid() for f in self.factors)))
+        sampler = _latin_hypercube(len(self.factors), self.seed)
+        return [tuple(f.at(u) for f, u in zip(self.factors, sample)) for sample in sampler.random(self.samples)]
+
+    def points(self) -> pd.DataFrame:
+        """One row per point (``point`` index, one column per factor), in run order.
+
+        A factor level of ``null`` (no cap, never) stays ``None`` (an object column), not NaN.
+        """
+        names = [f.name for f in self.factors]
+        rows = self._rows()
+        columns = {}
+        for j, name in enumerate(names):
+            values = [row[j] for row in rows]
+            columns[name] = pd.Series(values, dtype=object if any(v is None for v in values) else None)
+        frame = pd.DataFrame(columns, columns=names)
+        frame.insert(0, "point", np.arange(len(rows), dtype=np.int64))
         return frame
 
     def scenarios(self) -> list[Scenario]:
         """The scenario of every point (validated: a bad value names the point and the field)."""
         out = []
-        for row in self.points().to_dict(orient="records"):
-            point = int(row.pop("point"))
+        names = [f.name for f in self.factors]
+        for point, values in enumerate(self._rows()):
+            row = dict(zip(names, values))
             overrides = {"name": f"{self.name}-{point:03d}", **{k: _plain(v) for k, v in row.items()}}
             out.append(self.base.with_overrides(overrides, source=f"{self.source} (point {point}: {_describe(row)})"))
         return out

@@ -76,7 +76,7 @@ def test_summary_sentence_with_more_cost_and_mixed_evidence(baseline) -> None:
     c = _comparison(baseline, variant, (10.0, 5.0, 15.0), (20_000.0, -5_000.0, 45_000.0),
                     (216_000.0, 216_000.0, 216_000.0))
     (sentence,) = summary_sentences(c, baseline, [variant])
-    assert sentence == ("Hiring 2 reps (10 instead of 8) raises won deals by 10% (95% CI 5.0–15%), while the effect "
+    assert sentence == ("Hiring 2 reps (6 instead of 4) raises won deals by 10% (95% CI 5.0–15%), while the effect "
                         "on revenue is not clear (revenue +$20k a month (95% CI −$5.0k to +$45k), a range that "
                         "includes no change), for $18k more in rep and lead cost per month of leads.")
 
@@ -91,13 +91,13 @@ def test_summary_sentence_when_the_variant_loses(baseline) -> None:
 
 @pytest.mark.parametrize("name, phrase", [
     ("five_minute_sla", "Following up within 5 minutes instead of 1 hour"),
-    ("more_reps", "Hiring 2 reps (10 instead of 8)"),
-    ("no_lead_cap", "Removing the cap of 500 open leads per rep"),
+    ("more_reps", "Hiring 2 reps (6 instead of 4)"),
+    ("reclaim_untouched", "Taking back leads a rep leaves untouched 1 week (to the least-loaded rep)"),
     ("daily_crm_pull", "Routing leads in daily batches instead of as they arrive"),
     ("hot_lead_alerts", "Alerting sales the moment a nurtured lead clicks (hot-lead alerts)"),
-    ("no_show_reschedule", "Reaching out up to 3 times after a demo no-show instead of 1"),
+    ("no_show_reschedule", "Reaching out up to 3 times to rebook a demo no-show instead of never"),
     ("score_first_queue", "Working the queue highest score first instead of newest first"),
-    ("lead_cap_500", "Running the same settings again"),  # the baseline's own policy, stated explicitly
+    ("lead_cap_500", "Capping each rep at 500 open leads (instead of no cap)"),
 ])
 def test_change_phrase_of_each_bundled_lever(baseline, name: str, phrase: str) -> None:
     assert change_phrase(baseline, load_scenario(SCENARIOS / f"{name}.yaml")) == phrase
@@ -112,12 +112,12 @@ def test_change_phrase_of_several_and_generic_changes(baseline) -> None:
 
 
 def test_assumptions_table_lists_only_the_differences(baseline) -> None:
-    no_cap, more = load_scenario(SCENARIOS / "no_lead_cap.yaml"), load_scenario(SCENARIOS / "more_reps.yaml")
-    table = assumptions_table([baseline, no_cap, more])
-    assert list(table.columns) == ["field", "setting", "baseline", "no_lead_cap", "more_reps"]
+    cap, more = load_scenario(SCENARIOS / "lead_cap_500.yaml"), load_scenario(SCENARIOS / "more_reps.yaml")
+    table = assumptions_table([baseline, cap, more])
+    assert list(table.columns) == ["field", "setting", "baseline", "lead_cap_500", "more_reps"]
     assert table["field"].tolist() == ["months", "routing.lead_cap", "team.reps"]
-    assert table.set_index("field").loc["routing.lead_cap"].tolist() == ["Lead cap per rep", "500", "no cap", "500"]
-    assert table.set_index("field").loc["team.reps", "more_reps"] == "10"
+    assert table.set_index("field").loc["routing.lead_cap"].tolist() == ["Lead cap per rep", "no cap", "500", "no cap"]
+    assert table.set_index("field").loc["team.reps", "more_reps"] == "6"
     cadence = assumptions_table([baseline, baseline.with_overrides(["follow_up.attempt_offsets=[0, 60]"])])
     row = cadence.set_index("field").loc["follow_up.attempt_offsets"]
     assert row["baseline"] == "6 calls, at 0, 30 minutes, 1 day, 2 days, 4 days, 6 days"
@@ -140,7 +140,7 @@ def test_report_sections_have_stable_headings_and_charts(tiny_report) -> None:
         assert tiny_report.section(key).count('src="data:image/png;base64,') == 1, key
     assert tiny_report.title == "more_reps vs baseline"
     summary = tiny_report.section("summary")
-    assert "Hiring 2 reps (10 instead of 8)" in summary and "Verdict on won deals for more_reps" in summary
+    assert "Hiring 2 reps (6 instead of 4)" in summary and "Verdict on won deals for more_reps" in summary
     assert "2 paired replications of 0.25 months of leads" in summary
     with pytest.raises(KeyError):
         tiny_report.section("appendix")
@@ -155,7 +155,7 @@ def test_report_provenance_and_assumptions(tiny_report) -> None:
     assert f"<td class='text'>{__version__}</td>" in provenance
     assert "scenarios/baseline.yaml" in provenance and "scenarios/more_reps.yaml" in provenance
     assumptions = tiny_report.section("assumptions")
-    assert "<td>Sales reps</td><td>8</td><td>10</td>" in assumptions
+    assert "<td>Sales reps</td><td>4</td><td>6</td>" in assumptions
     assert "<td>Months of leads simulated</td><td>0.25</td><td>0.25</td>" in assumptions
     # two more reps at $9,000 a month, paid while the cohort's tail is worked: never "at no extra cost"
     summary = tiny_report.section("summary")

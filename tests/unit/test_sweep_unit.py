@@ -153,3 +153,14 @@ def test_condition_evaluation() -> None:
     strict = Condition("won_deals", ">=", 10, 0.75, strict_probability=True).evaluate([9, 10, 11, 12])
     assert not strict["met"]
     assert not Condition("won_deals", ">=", 10, 0.5).evaluate([np.nan, np.nan])["met"]
+
+
+def test_a_null_level_means_no_value_not_nan(tmp_path):
+    """`routing.lead_cap: [null, 500]` compares no cap with a cap of 500 (null must not become NaN)."""
+    from funnelsim.sweep import sweep_from_dict
+
+    sweep = sweep_from_dict({"name": "caps", "base": "../baseline.yaml", "replications": 1,
+                             "factors": {"routing.lead_cap": [None, 500], "team.reps": [4, 6]}, "kpis": ["won_deals"]},
+                            "caps.yaml", Path(__file__).resolve().parents[2] / "scenarios" / "sweeps")
+    assert sweep.points()["routing.lead_cap"].tolist() == [None, None, 500, 500]
+    assert [(s.routing.lead_cap, s.team.reps) for s in sweep.scenarios()] == [(None, 4), (None, 6), (500, 4), (500, 6)]

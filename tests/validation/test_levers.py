@@ -26,6 +26,7 @@ LEVERS = {
     "five_minute_sla": +1,
     "more_reps": +1,
     "lead_cap_500": +1,
+    "reclaim_untouched": +1,
     "score_first_queue": +1,
     "hot_lead_alerts": +1,
     "no_show_reschedule": +1,
