@@ -87,7 +87,7 @@ def main() -> None:
     print(f"{'years':>6}{'leads':>10}{'events':>11}{'cpu s':>8}{'cpu s / year':>14}{'vs 1 year':>13}")
     one_year = None
     for years in args.years:
-        cpu, _, (leads, events) = timed(lambda y=years: run_model(y), 1 if years > 2 else args.repeat)
+        cpu, _, (leads, events) = timed(lambda y=years: run_model(y), args.repeat)
         one_year = cpu if years == 1 else one_year
         ratio = f"{cpu / one_year:>12.1f}x" if one_year else ""
         print(f"{years:>6g}{leads:>10,}{events:>11,}{cpu:>8.2f}{cpu / years:>14.2f}{ratio}")

@@ -27,6 +27,9 @@ class DemoStep:
 
     def _free_slot(self, rep: Rep, wanted: float, length: float) -> float:
         cal, slots = self.cal, rep.slots
+        past = bisect.bisect_left(slots, (self.env.now - MINUTES_PER_DAY,))
+        if past > 64:  # forget demos long held: the calendar stays as short as the bookings ahead
+            del slots[:past]
         t = wanted
         while True:
             t = cal.next_start(t)

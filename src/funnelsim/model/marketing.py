@@ -48,20 +48,36 @@ class MarketingStep:
                 if nurtured[i]:
                     self._log(int(i), "nurtured", at=created)
                 self._log(int(i), str(self.arrival_outcome[i]), at=created)
-        score, interest, handoff = self.score0_list, self.interest, self.handoff
+        score, interest = self.score0_list, self.interest
         sql_shift, answer_shift = self.shifts.sql, self.shifts.answer
-        timeout, leads = self.env.timeout, self.leads
-        for i in np.flatnonzero(mql | clicks).tolist():
+        leads = self.leads
+        live = np.flatnonzero(mql | clicks)
+        for i in live.tolist():
             created = self.created[i]
             lead = Lead(i, score[i], interest[i], created, sql_shift[i], answer_shift[i])
             leads.append(lead)
             self.unresolved += 1
             self._log(i, "created", at=created)
-            if mql[i]:
-                timeout(created + handoff[i]).callbacks.append(lambda _ev, lead=lead: self._mql(lead))
-            else:
-                self._nurture(lead, at=created)
+            if not mql[i]:
+                lead.nurtured = True
+                self._log(i, "nurtured", at=created)
+        # each live lead enters at its hand-off (MQL) or its click (nurtured), in time order
+        entry = np.where(mql[live], pop.created[live] + pop.handoff[live], pop.created[live] + pop.click[live])
+        order = np.argsort(entry, kind="stable")
+        self.env.process(self._entries(entry[order].tolist(), [leads[k] for k in order.tolist()],
+                                       mql[live][order].tolist()))
         self.arrivals_done = True
+
+    def _entries(self, times: list[float], leads: list[Lead], hand_offs: list[bool]):
+        """One process walks the entries in time order (a small event queue, whatever the horizon)."""
+        env = self.env
+        for at, lead, hand_off in zip(times, leads, hand_offs):
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            if hand_off:
+                self._mql(lead)
+            else:
+                self._clicked(lead)
 
     def _nurture(self, lead: Lead, at: float | None = None) -> None:
         """Into nurture, now or (at arrival) at time `at`: a click is scheduled, or the lead is done."""
