@@ -7,13 +7,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("funnelsim")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
-
+from ._version import __version__
 from .errors import FunnelsimError, InputError, ScenarioError
 from .metrics import KPI_INFO, funnel_table, kpis, leak_table
 from .model import FunnelModel, SimulationResult

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from . import __version__
+from ._version import __version__
 from .errors import FunnelsimError, printable
 
 __all__ = ["main", "COMMANDS"]

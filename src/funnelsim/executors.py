@@ -236,7 +236,7 @@ class DaskExecutor(Executor):
         self._check_versions()
 
     def _check_versions(self) -> None:
-        from . import __version__
+        from ._version import __version__
         from .store import package_version
 
         try:

@@ -21,6 +21,7 @@ import hashlib
 
 import pandas as pd
 
+from ._version import __version__
 from .atomic import write_parquet
 
 __all__ = ["ResultStore", "package_version", "code_digest"]
@@ -28,8 +29,6 @@ __all__ = ["ResultStore", "package_version", "code_digest"]
 
 def package_version() -> str:
     """The installed funnelsim version (also what Dask workers report)."""
-    from . import __version__
-
     return __version__
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..atomic import atomic_folder, check_folder_target, write_json, write_parquet
 from ..metrics import funnel_table, kpis, leak_table
 from ..simulation import simulate

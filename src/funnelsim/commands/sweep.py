@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..atomic import atomic_folder, check_folder_target, write_json, write_parquet, write_text
 from ..experiment import HEADLINE_KPIS, replication_seeds
 from ..report_text import format_value
