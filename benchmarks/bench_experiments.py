@@ -26,7 +26,8 @@ import numpy as np
 
 from funnelsim import __version__, load_scenario
 from funnelsim.executors import PoolExecutor, SerialExecutor, available_cores
-from funnelsim.experiment import paired_interval, replication_seeds, simulate_many, welch_interval
+from funnelsim.experiment import replication_seeds, simulate_many
+from funnelsim.stats import paired_comparison, welch_comparison
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -86,8 +87,8 @@ def main() -> None:
     a = np.array([f["won_deals"] for f in serial[:n]])
     b = np.array([f["won_deals"] for f in serial[n:]])
     b_other = np.array([f["won_deals"] for f in independent])
-    diff, low, high, _ = paired_interval(b - a)
-    diff_i, low_i, high_i = welch_interval(a, b_other)
+    diff, low, high, _ = paired_comparison(a, b)
+    diff_i, low_i, high_i, _ = welch_comparison(a, b_other)
     paired_half, indep_half = (high - low) / 2, (high_i - low_i) / 2
     print()
     print(f"Won deals, five_minute_sla - baseline, {n} replications each, 95% CI")

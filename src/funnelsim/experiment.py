@@ -50,6 +50,7 @@ from .errors import InputError
 from .executors import Executor, owned_executor
 from .metrics import KPI_INFO, UNBOUNDED_KPIS, comparability_note, kpi_label, kpis
 from .simulation import simulate
+from .stats import paired_comparison, welch_comparison
 from .vocabulary import LEAK_REASONS
 from .scenario import Scenario
 from .store import ResultStore
@@ -63,8 +64,6 @@ __all__ = [
     "simulate_many",
     "run_task",
     "variance_reduction",
-    "paired_interval",
-    "welch_interval",
     "holm",
     "verdict",
     "known_kpis",
@@ -233,45 +232,6 @@ def replicate(scenario: Scenario, replications: int = 10, seed: int = 0, *, exec
 # --------------------------------------------------------------------------- statistics
 
 
-def paired_interval(diffs: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float, float]:
-    """Mean of paired differences, its t interval and two-sided p-value: (mean, low, high, p)."""
-    from scipy import stats
-
-    d = np.asarray(diffs, dtype=float)
-    d = d[np.isfinite(d)]
-    n = len(d)
-    if n < 2:
-        mean = float(d.mean()) if n else math.nan
-        return mean, math.nan, math.nan, math.nan
-    mean = float(d.mean())
-    sd = float(d.std(ddof=1))
-    if sd == 0.0:
-        return mean, mean, mean, (1.0 if mean == 0.0 else 0.0)
-    se = sd / math.sqrt(n)
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
-    p = float(2 * stats.t.sf(abs(mean) / se, n - 1))
-    return mean, mean - half, mean + half, p
-
-
-def welch_interval(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean of b − mean of a for independent samples, with Welch's t interval: (diff, low, high)."""
-    from scipy import stats
-
-    x = np.asarray(a, dtype=float)
-    y = np.asarray(b, dtype=float)
-    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
-    if len(x) < 2 or len(y) < 2:
-        return math.nan, math.nan, math.nan
-    diff = float(y.mean() - x.mean())
-    va, vb = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
-    se = math.sqrt(va + vb)
-    if se == 0.0:
-        return diff, diff, diff
-    df = (va + vb) ** 2 / (va**2 / (len(x) - 1) + vb**2 / (len(y) - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
-    return diff, diff - half, diff + half
-
-
 def holm(p_values: Sequence[float]) -> np.ndarray:
     """Holm's step-down adjusted p-values (NaN stays NaN and does not count as a test)."""
     p = np.asarray(p_values, dtype=float)
@@ -344,7 +304,7 @@ class _Difference:
         if self.unbounded:
             return math.nan, math.nan
         if self.boot is None:
-            _, low, high, _ = paired_interval(self.d, confidence)
+            _, low, high, _ = paired_comparison(np.zeros(self.n), self.d, confidence)  # d already holds B − A
             return low, high
         tail = (1 - confidence) / 2
         low, high = np.quantile(self.boot, [tail, 1 - tail])
@@ -354,7 +314,7 @@ class _Difference:
         if self.unbounded:
             return math.nan
         if self.boot is None:
-            return paired_interval(self.d)[3]
+            return paired_comparison(np.zeros(self.n), self.d).p_value
         below, above = float(np.mean(self.boot <= 0)), float(np.mean(self.boot >= 0))
         return min(1.0, 2 * min(below, above))
 
@@ -612,8 +572,8 @@ def variance_reduction(baseline: Scenario, variant: Scenario, kpi: str = "won_de
     figures, _ = simulate_many(jobs, executor=executor, store=store, progress=progress, desc="variance reduction")
     values = np.array([f[kpi] for f in figures], dtype=float)
     a, b_paired, b_indep = values[:n], values[n:2 * n], values[2 * n:]
-    diff, low, high, _ = paired_interval(b_paired - a)
-    diff_i, low_i, high_i = welch_interval(a, b_indep)
+    diff, low, high, _ = paired_comparison(a, b_paired)
+    diff_i, low_i, high_i, _ = welch_comparison(a, b_indep)
     paired_half, indep_half = (high - low) / 2, (high_i - low_i) / 2
     return {
         "kpi": kpi,

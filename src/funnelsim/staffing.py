@@ -34,6 +34,7 @@ from .errors import InputError
 from .executors import Executor, owned_executor
 from .experiment import check_kpi, replication_seeds, simulate_many, tidy_runs
 from .scenario import Scenario
+from .stats import t_interval, wilson_interval
 from .store import ResultStore
 
 __all__ = ["Condition", "Target", "parse_target", "staff", "Staffing", "TARGET_HELP"]
@@ -77,33 +78,17 @@ class Condition:
 
     def evaluate(self, values: Sequence[float]) -> dict[str, Any]:
         """Estimate, its 95% interval and whether the condition is met, from one value per replication."""
-        from scipy import stats
-
         v = np.asarray(values, dtype=float)
         if self.probability is None:
-            v = v[~np.isnan(v)]  # +inf ("not touched") stays: it fails an upper bound, as it should
-            if not len(v):
-                return {"estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan, "met": False}
-            with np.errstate(invalid="ignore"):
-                mean = float(v.mean())
-                half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 \
-                    else math.nan
-            return {"estimate": mean, "ci_low": mean - half, "ci_high": mean + half,
-                    "met": bool(_OPS[self.op](mean, self.threshold))}
+            # NaN is left out; +inf ("not touched") stays: it fails an upper bound, as it should
+            mean, low, high = t_interval(v)
+            return {"estimate": mean, "ci_low": low, "ci_high": high,
+                    "met": bool(_OPS[self.op](mean, self.threshold))}  # a NaN mean (no values) is not met
         hits = _OPS[self.op](v, self.threshold)  # NaN never meets it
         share = float(hits.mean()) if len(v) else math.nan
-        low, high = _wilson(int(hits.sum()), len(v))
+        _, low, high = wilson_interval(int(hits.sum()), len(v))
         met = share > self.probability if self.strict_probability else share >= self.probability
         return {"estimate": share, "ci_low": low, "ci_high": high, "met": bool(met)}
-
-
-def _wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    if n == 0:
-        return math.nan, math.nan
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from .limits import check as check_limit
 from .safe_io import read_text
 from .safe_yaml import YamlError, load_yaml
 from .scenario import Scenario, _field_path, load_scenario
+from .stats import summarise
 from .store import ResultStore
 
 if TYPE_CHECKING:
@@ -393,16 +394,10 @@ def run_sweep(sweep: Sweep, *, executor: Executor | None = None, store: ResultSt
 
 
 def summarize_sweep(frame: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Per point × KPI: mean, standard deviation, replications and the t interval of the mean."""
-    from scipy import stats
+    """Per point × KPI: mean, standard deviation, replications and the t interval of the mean.
 
+    :func:`funnelsim.stats.summarise` grouped by every column of the point and the KPI.
+    """
     fixed = {"scenario", "scenario_hash", "replication", "seed", "kpi", "value"}
     keys = [c for c in frame.columns if c not in fixed]
-    grouped = frame.groupby([*keys, "kpi"], sort=False, dropna=False)["value"]
-    out = grouped.agg(mean="mean", sd="std", n="count").reset_index()
-    t = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1))
-    half = np.where(out["n"] >= 2, t * out["sd"] / np.sqrt(out["n"].clip(lower=1)), np.nan)
-    out["ci_low"] = out["mean"] - half
-    out["ci_high"] = out["mean"] + half
-    return out
-
+    return summarise(frame, by=[*keys, "kpi"], confidence=confidence)

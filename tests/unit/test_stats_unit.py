@@ -47,6 +47,7 @@ def test_one_rule_for_n_1_and_no_spread() -> None:
     assert paired_comparison([0.0, 1.0, 2.0], [0.0, 1.0, 2.0]) == (0.0, 0.0, 0.0, 1.0)
     assert welch_comparison([1.0, 1.0], [2.0, 2.0]) == (1.0, 1.0, 1.0, 0.0)
     assert t_interval([2.0, 2.0]) == (2.0, 2.0, 2.0)
+    assert paired_comparison([0.0, 0.0], [2.0, 2.0]) == (2.0, 2.0, 2.0, 0.0)
 
 
 def test_nan_left_out_and_inf_kept() -> None:
