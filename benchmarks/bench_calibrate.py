@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from funnelsim import __version__, load_scenario, simulate
-from funnelsim.calibrate import calibrate, write_calibrated
+from funnelsim.crm.calibrate import calibrate, write_calibrated
 from funnelsim.crm import read_export, write_export
 from timing import timed  # benchmarks/timing.py
 

@@ -66,10 +66,10 @@ def __getattr__(name: str):
 
 
 # CRM exports, calibration, lead scoring
-from .calibrate import Calibration, calibrate_file, write_calibrated  # noqa: E402
+from .crm.calibrate import Calibration, calibrate_file, write_calibrated  # noqa: E402
 from .crm import read_export, write_export  # noqa: E402
 from .simulation import export_scenario  # noqa: E402
-from .scoring import ScoreModel, load_score_model, save_score_model, train_score_model  # noqa: E402
+from .crm.scoring import ScoreModel, load_score_model, save_score_model, train_score_model  # noqa: E402
 
 __all__ += [
     "read_export", "write_export", "export_scenario",

@@ -22,7 +22,7 @@ def simulate(scenario: Scenario, seed: int = 0, *, record_events: bool = True, *
     """Run one replication of `scenario` with `seed` and return its tables."""
     scorer = None
     if scenario.marketing.score_model is not None:
-        from .scoring import population_scores  # scikit-learn is only imported when a model is named
+        from .crm.scoring import population_scores  # scikit-learn is only imported when a model is named
 
         scorer = population_scores
     return simulate_model(scenario, seed, record_events=record_events, scorer=scorer, **kwargs)

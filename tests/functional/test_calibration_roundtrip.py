@@ -34,7 +34,7 @@ import pytest
 from scipy import stats
 
 from funnelsim import InputError, load_scenario, simulate
-from funnelsim.calibrate import Calibration, calibrate, calibrate_file, write_calibrated
+from funnelsim.crm.calibrate import Calibration, calibrate, calibrate_file, write_calibrated
 from funnelsim.crm import read_export, write_export
 from funnelsim.scenario import Scenario
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from funnelsim.calibrate import _Collector, _Export, _half_life, _latent_quality, _reschedule, _review_days
+from funnelsim.crm.calibrate.assemble import _Collector, _Export, _half_life, _latent_quality, _reschedule, _review_days
 from funnelsim.scenario import Scenario
 
 

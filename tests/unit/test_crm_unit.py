@@ -11,12 +11,12 @@ import pytest
 from scipy import stats
 
 from funnelsim import InputError, simulate
+from funnelsim.crm.read import _poisson_quantile
 from funnelsim.crm import (
     COLUMNS,
     COMPANY_SIZE_NOISE,
     SCHEMA,
     UNKNOWN_PERSONA,
-    _poisson_quantile,
     crm_features,
     export_frame,
     feature_noise,

@@ -28,7 +28,7 @@ from funnelsim.model import simulate
 from funnelsim.safe_io import check_output_file, check_output_folder, read_regular
 from funnelsim.safe_yaml import YamlError, load_yaml
 from funnelsim.scenario import MIN_AGEING_DAYS, load_scenario, scenario_from_dict
-from funnelsim.scoring import load_score_model, save_score_model, train_score_model
+from funnelsim.crm.scoring import load_score_model, save_score_model, train_score_model
 from funnelsim.staffing import parse_target
 from funnelsim.sweep import load_sweep, sweep_from_dict
 

@@ -15,7 +15,7 @@ from funnelsim import InputError, ScenarioError, load_scenario, simulate
 from funnelsim.crm import export_frame, read_export, write_export
 from funnelsim.model.population import generate_leads
 from funnelsim.rng import Streams
-from funnelsim.scoring import (
+from funnelsim.crm.scoring import (
     TRUSTED_TYPES,
     load_score_model,
     population_scores,

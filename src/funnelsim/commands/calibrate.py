@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..calibrate import calibrate_file, compare_funnel, write_calibrated
+from ..crm.calibrate import calibrate_file, compare_funnel, write_calibrated
 from ..safe_io import check_output_file
 from .common import non_negative_int
 

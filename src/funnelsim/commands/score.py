@@ -8,7 +8,7 @@ from pathlib import Path
 from ..crm import read_export
 from ..errors import InputError
 from ..safe_io import check_output_file
-from ..scoring import MODEL_KINDS, evaluate_score_model, load_score_model, save_score_model, train_score_model
+from ..crm.scoring import MODEL_KINDS, evaluate_score_model, load_score_model, save_score_model, train_score_model
 from .common import non_negative_int
 
 __all__ = ["register", "train", "evaluate"]

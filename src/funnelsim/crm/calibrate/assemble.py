@@ -46,9 +46,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .atomic import atomic_path
-from .calendar import BusinessCalendar
-from .crm import (
+from ...atomic import atomic_path
+from ...calendar import BusinessCalendar
+from ..read import (
     COMPANY_SIZE_NOISE,
     UNKNOWN_PERSONA,
     fit_from_company_size,
@@ -56,10 +56,10 @@ from .crm import (
     minutes_since,
     read_export,
 )
-from .model.qualification import qualification_probability
-from .errors import InputError
-from .model.population import MAX_EXTRA_OPPORTUNITIES
-from .scenario import (
+from ...model.qualification import qualification_probability
+from ...errors import InputError
+from ...model import MAX_EXTRA_OPPORTUNITIES
+from ...scenario import (
     MINUTES_PER_DAY,
     MINUTES_PER_MONTH,
     Scenario,
@@ -1341,8 +1341,8 @@ def compare_funnel(calibration: Calibration, seeds: Sequence[int] = (0,)) -> pd.
     ``z`` is the difference of the stage conversion (from the previous stage) in units of
     its binomial standard error (export and simulation are independent samples).
     """
-    from .metrics import funnel_table
-    from .simulation import simulate
+    from ...metrics import funnel_table
+    from ...simulation import simulate
 
     observed = calibration.tables["conversion"]
     sims = [funnel_table(simulate(calibration.scenario, seed, record_events=False)) for seed in seeds]

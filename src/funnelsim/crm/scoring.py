@@ -26,17 +26,17 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
-from .crm import UNKNOWN_PERSONA, FeatureNoise, crm_features, feature_noise
-from .errors import InputError
-from .limits import check as check_limit
-from .safe_io import open_regular
+from ..atomic import atomic_path
+from .read import UNKNOWN_PERSONA, FeatureNoise, crm_features, feature_noise
+from ..errors import InputError
+from ..limits import check as check_limit
+from ..safe_io import open_regular
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-    from .model.population import LeadPopulation
-    from .scenario import Scenario
+    from ..model import LeadPopulation
+    from ..scenario import Scenario
 
 __all__ = [
     "ScoreModel",

@@ -34,14 +34,14 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
-from .errors import InputError
-from .rng import Streams
-from .safe_io import open_regular
+from ..atomic import atomic_path
+from ..errors import InputError
+from ..rng import Streams
+from ..safe_io import open_regular
 
 if TYPE_CHECKING:
-    from .model import SimulationResult
-    from .scenario import Scenario
+    from ..model import SimulationResult
+    from ..scenario import Scenario
 
 __all__ = [
     "Column",
@@ -254,7 +254,7 @@ def check_export_window(epoch: datetime, months: float, source: str = "--start")
     """Refuse, before simulating, an export whose timestamps would run past :data:`LATEST`."""
     from datetime import timedelta
 
-    from .units import MINUTES_PER_MONTH
+    from ..units import MINUTES_PER_MONTH
 
     try:
         last = epoch + timedelta(minutes=months * MINUTES_PER_MONTH) + timedelta(days=_FOLLOW_UP_DAYS)
