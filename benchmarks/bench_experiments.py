@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from funnelsim import __version__, load_scenario
-from funnelsim.executors import PoolExecutor, SerialExecutor, available_cores
-from funnelsim.experiment import replication_seeds, simulate_many
+from funnelsim.experiments.executors import PoolExecutor, SerialExecutor, available_cores
+from funnelsim.experiments.replicate import replication_seeds, simulate_many
 from funnelsim.stats import paired_comparison, welch_comparison
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"

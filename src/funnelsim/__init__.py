@@ -35,11 +35,11 @@ __all__ = [
 ]
 
 # experiments: replications, A/B comparison, sweeps, staffing, executors, result store
-from .executors import DaskExecutor, Executor, PoolExecutor, SerialExecutor, make_executor  # noqa: E402
-from .experiment import Comparison, compare, replicate, replication_seeds, variance_reduction  # noqa: E402
-from .staffing import Staffing, parse_target, staff  # noqa: E402
-from .store import ResultStore  # noqa: E402
-from .sweep import Sweep, load_sweep, run_sweep, summarize_sweep  # noqa: E402
+from .experiments import (  # noqa: E402
+    Comparison, DaskExecutor, Executor, PoolExecutor, ResultStore, SerialExecutor, Staffing, Sweep, compare,
+    load_sweep, make_executor, parse_target, replicate, replication_seeds, run_sweep, staff, summarize_sweep,
+    variance_reduction,
+)
 
 __all__ += [
     "Executor", "SerialExecutor", "PoolExecutor", "DaskExecutor", "make_executor",

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from funnelsim.cli import main
-from funnelsim.experiment import VERDICTS, replication_seeds
+from funnelsim.experiments.compare import VERDICTS
+from funnelsim.experiments.replicate import replication_seeds
 
 
 @pytest.fixture(autouse=True)

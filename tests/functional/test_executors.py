@@ -11,14 +11,15 @@ import pandas as pd
 import pytest
 
 from funnelsim.errors import FunnelsimError, InputError
-from funnelsim.executors import (
+from funnelsim.experiments.executors import (
     DASK_ADDRESS_ENV,
     DaskExecutor,
     PoolExecutor,
     SerialExecutor,
     make_executor,
 )
-from funnelsim.experiment import compare, replicate
+from funnelsim.experiments.compare import compare
+from funnelsim.experiments.replicate import replicate
 from funnelsim.scenario import Scenario, load_scenario
 
 

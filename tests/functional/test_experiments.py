@@ -9,20 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnelsim.executors import SerialExecutor
-from funnelsim.experiment import (
-    RUN_COLUMNS,
-    VERDICTS,
-    compare,
-    replicate,
-    replication_seeds,
-    variance_reduction,
-)
+from funnelsim.experiments.executors import SerialExecutor
+from funnelsim.experiments.compare import VERDICTS, compare, variance_reduction
+from funnelsim.experiments.replicate import RUN_COLUMNS, replicate, replication_seeds
 from funnelsim.metrics import KPI_INFO, NO_VERDICT_KPIS, kpis
 from funnelsim.model import simulate
 from funnelsim.scenario import Scenario, load_scenario
-from funnelsim.staffing import staff
-from funnelsim.sweep import run_sweep, summarize_sweep, sweep_from_dict
+from funnelsim.experiments.staffing import staff
+from funnelsim.experiments.sweep import run_sweep, summarize_sweep, sweep_from_dict
 
 
 @pytest.fixture(scope="module")

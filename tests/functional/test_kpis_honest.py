@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from funnelsim.commands.compare import comparison_text
-from funnelsim.executors import SerialExecutor
-from funnelsim.experiment import A_WINS, B_WINS, NO_VERDICT, NOT_COMPARABLE, compare
+from funnelsim.experiments.executors import SerialExecutor
+from funnelsim.experiments.compare import A_WINS, B_WINS, NO_VERDICT, NOT_COMPARABLE, compare
 from funnelsim.metrics import KPI_INFO, kpis
 from funnelsim.model import simulate
 from funnelsim.scenario import Scenario, load_scenario

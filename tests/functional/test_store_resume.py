@@ -13,11 +13,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from funnelsim.executors import SerialExecutor
-from funnelsim.experiment import compare, replicate
+from funnelsim.experiments.executors import SerialExecutor
+from funnelsim.experiments.compare import compare
+from funnelsim.experiments.replicate import replicate
 from funnelsim.scenario import Scenario, load_scenario
-from funnelsim.store import ResultStore
-from funnelsim.sweep import load_sweep, run_sweep
+from funnelsim.experiments.store import ResultStore
+from funnelsim.experiments.sweep import load_sweep, run_sweep
 
 
 def test_rerun_reuses_everything_and_gives_the_same_answer(short_baseline: Scenario, scenarios_dir: Path,

@@ -12,19 +12,16 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from funnelsim.errors import InputError
-from funnelsim.experiment import (
+from funnelsim.experiments.compare import (
     HEADLINE_KPIS,
     TABLE_COLUMNS,
     VERDICTS,
     Comparison,
     _comparison_table,
-    check_kpi,
     holm,
-    known_kpis,
-    replication_seeds,
-    tidy_runs,
     verdict,
 )
+from funnelsim.experiments.replicate import check_kpi, known_kpis, replication_seeds, tidy_runs
 from funnelsim.metrics import KPI_INFO
 from funnelsim.scenario import Scenario
 

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from funnelsim.errors import InputError
-from funnelsim.sweep import SAFE_NAME, Sweep, load_sweep, sweep_from_dict
+from funnelsim.experiments.sweep import SAFE_NAME, Sweep, load_sweep, sweep_from_dict
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = REPO / "scenarios" / "baseline.yaml"

@@ -29,8 +29,8 @@ from funnelsim.safe_io import check_output_file, check_output_folder, read_regul
 from funnelsim.safe_yaml import YamlError, load_yaml
 from funnelsim.scenario import MIN_AGEING_DAYS, load_scenario, scenario_from_dict
 from funnelsim.crm.scoring import load_score_model, save_score_model, train_score_model
-from funnelsim.staffing import parse_target
-from funnelsim.sweep import load_sweep, sweep_from_dict
+from funnelsim.experiments.staffing import parse_target
+from funnelsim.experiments.sweep import load_sweep, sweep_from_dict
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = REPO / "scenarios" / "baseline.yaml"

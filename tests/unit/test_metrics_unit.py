@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnelsim.experiment import NO_VERDICT, NOT_COMPARABLE, _comparison_table
+from funnelsim.experiments.compare import NO_VERDICT, NOT_COMPARABLE, _comparison_table
 from funnelsim.metrics import (
     KPI_DEFINED_BY,
     KPI_INFO,

@@ -14,7 +14,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from funnelsim import __version__, load_scenario
 from funnelsim.cli import main
 from funnelsim.errors import FunnelsimError
-from funnelsim.experiment import RUN_COLUMNS, TABLE_COLUMNS, Comparison
+from funnelsim.experiments.compare import TABLE_COLUMNS, Comparison
+from funnelsim.experiments.replicate import RUN_COLUMNS
 from funnelsim.report import (
     SECTIONS,
     _money,

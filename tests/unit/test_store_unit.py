@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from funnelsim import __version__
-from funnelsim.store import ResultStore, code_digest, package_version
+from funnelsim.experiments.store import ResultStore, code_digest, package_version
 
 
 def test_round_trip_keeps_order_and_nan(tmp_path: Path) -> None:

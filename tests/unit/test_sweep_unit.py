@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from funnelsim.errors import InputError
-from funnelsim.staffing import Condition, parse_target
-from funnelsim.sweep import Factor, load_sweep, sweep_from_dict
+from funnelsim.experiments.staffing import Condition, parse_target
+from funnelsim.experiments.sweep import Factor, load_sweep, sweep_from_dict
 
 
 def test_bundled_factorial_sweep(scenarios_dir: Path) -> None:
@@ -157,7 +157,7 @@ def test_condition_evaluation() -> None:
 
 def test_a_null_level_means_no_value_not_nan(tmp_path):
     """`routing.lead_cap: [null, 500]` compares no cap with a cap of 500 (null must not become NaN)."""
-    from funnelsim.sweep import sweep_from_dict
+    from funnelsim.experiments.sweep import sweep_from_dict
 
     sweep = sweep_from_dict({"name": "caps", "base": "../baseline.yaml", "replications": 1,
                              "factors": {"routing.lead_cap": [None, 500], "team.reps": [4, 6]}, "kpis": ["won_deals"]},

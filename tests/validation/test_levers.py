@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from funnelsim import load_scenario
-from funnelsim.executors import PoolExecutor
-from funnelsim.experiment import compare
+from funnelsim.experiments.executors import PoolExecutor
+from funnelsim.experiments.compare import compare
 
 pytestmark = pytest.mark.slow
 

@@ -83,7 +83,7 @@ def require_columns(frame, columns: list[str], source: str) -> None:
 
 def parse_min_effects(items: list[str]) -> dict[str, float]:
     """``["won_deals=5", "revenue=1e5"]`` -> ``{"won_deals": 5.0, "revenue": 100000.0}`` (KPI names checked)."""
-    from ..experiment import check_kpi
+    from ..experiments.replicate import check_kpi
 
     out: dict[str, float] = {}
     for item in items:

@@ -12,12 +12,13 @@ from pathlib import Path
 
 
 from ..errors import InputError
-from ..executors import DASK_ADDRESS_ENV, Executor, make_executor
-from ..experiment import METHODS, Comparison, check_kpi, compare
+from ..experiments.executors import DASK_ADDRESS_ENV, Executor, make_executor
+from ..experiments.compare import METHODS, Comparison, compare
+from ..experiments.replicate import check_kpi
 from ..report_text import format_value
 from ..limits import check as check_limit
 from ..safe_io import check_output_folder
-from ..store import ResultStore
+from ..experiments.store import ResultStore
 from .common import add_scenario_options, parse_min_effects, non_negative_int, positive_float, print_json, scenario_from_args
 
 __all__ = ["register", "run", "add_execution_options", "executor_from_args", "store_from_args", "format_diff",

@@ -9,9 +9,10 @@ import pandas as pd
 
 from .._version import __version__
 from ..atomic import atomic_folder, check_folder_target, write_json, write_parquet, write_text
-from ..experiment import HEADLINE_KPIS, replication_seeds
+from ..experiments.compare import HEADLINE_KPIS
+from ..experiments.replicate import replication_seeds
 from ..report_text import format_value
-from ..sweep import load_sweep, run_sweep, summarize_sweep
+from ..experiments.sweep import load_sweep, run_sweep, summarize_sweep
 from .common import print_json
 from .compare import add_execution_options, executor_from_args, store_from_args
 

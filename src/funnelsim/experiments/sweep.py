@@ -20,7 +20,7 @@ A range needs ``levels`` in a full factorial (evenly spaced values, ends include
 Latin hypercube samples it uniformly (``type: int`` gives whole numbers). Every point
 runs on the same seeds (common random numbers across points). The result is one tidy
 DataFrame: ``point``, one column per factor, then the columns of
-:func:`funnelsim.experiment.replicate`.
+:func:`funnelsim.experiments.replicate.replicate`.
 """
 
 from __future__ import annotations
@@ -37,14 +37,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import InputError
+from ..errors import InputError
+from ..limits import check as check_limit
+from ..safe_io import read_text
+from ..safe_yaml import YamlError, load_yaml
+from ..scenario import Scenario, _field_path, load_scenario
+from ..stats import summarise
 from .executors import Executor
-from .experiment import check_kpi, replication_seeds, simulate_many, tidy_runs
-from .limits import check as check_limit
-from .safe_io import read_text
-from .safe_yaml import YamlError, load_yaml
-from .scenario import Scenario, _field_path, load_scenario
-from .stats import summarise
+from .replicate import check_kpi, replication_seeds, simulate_many, tidy_runs
 from .store import ResultStore
 
 if TYPE_CHECKING:

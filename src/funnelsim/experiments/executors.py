@@ -3,7 +3,7 @@
 One small interface, three implementations, identical results for the same seeds. An
 executor is a context manager with one method, :meth:`Executor.map`, which applies a
 function to every item and returns the results in input order. The function must be a
-module-level function of the package (e.g. ``funnelsim.experiment.run_task``), never one
+module-level function of the package (e.g. ``funnelsim.experiments.replicate.run_task``), never one
 defined in a notebook: process-pool and Dask workers import it by name.
 
     >>> with make_executor("pool") as ex:
@@ -25,7 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, Thr
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from .errors import FunnelsimError, InputError
+from ..errors import FunnelsimError, InputError
 
 __all__ = [
     "Executor",
@@ -236,7 +236,7 @@ class DaskExecutor(Executor):
         self._check_versions()
 
     def _check_versions(self) -> None:
-        from ._version import __version__
+        from .._version import __version__
         from .store import package_version
 
         try:

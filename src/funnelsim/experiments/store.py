@@ -21,8 +21,8 @@ import hashlib
 
 import pandas as pd
 
-from ._version import __version__
-from .atomic import write_parquet
+from .._version import __version__
+from ..atomic import write_parquet
 
 __all__ = ["ResultStore", "package_version", "code_digest"]
 
@@ -34,7 +34,7 @@ def package_version() -> str:
 
 def code_digest() -> str:
     """A short digest of every Python source file of the installed package."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # funnelsim/, not just funnelsim/experiments/
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")

@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
+from ..scenario import Scenario
+from ..stats import t_interval, wilson_interval
 from .executors import Executor, owned_executor
-from .experiment import check_kpi, replication_seeds, simulate_many, tidy_runs
-from .scenario import Scenario
-from .stats import t_interval, wilson_interval
+from .replicate import check_kpi, replication_seeds, simulate_many, tidy_runs
 from .store import ResultStore
 
 __all__ = ["Condition", "Target", "parse_target", "staff", "Staffing", "TARGET_HELP"]
