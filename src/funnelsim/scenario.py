@@ -251,6 +251,14 @@ class Routing(_Model):
     # to the rep under the cap with the least load for its weight (null = reps keep their leads)
     reclaim_untouched_days: Positive | None = None
 
+    @field_validator("reclaim_untouched_days")
+    @classmethod
+    def _reclaim_minimum(cls, value: float | None) -> float | None:
+        # a lead reclaimed every few seconds would bounce between reps without end
+        if value is not None and value < MIN_AGEING_DAYS:
+            raise ValueError(f"must be at least {MIN_AGEING_DAYS:.4f} days (one hour), or null for never")
+        return value
+
     @field_validator("batch_times")
     @classmethod
     def _times(cls, value: list[str]) -> list[str]:
