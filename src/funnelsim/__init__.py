@@ -68,7 +68,7 @@ def __getattr__(name: str):
 # CRM exports, calibration, lead scoring
 from .crm.calibrate import Calibration, calibrate_file, write_calibrated  # noqa: E402
 from .crm import read_export, write_export  # noqa: E402
-from .simulation import export_scenario  # noqa: E402
+from .crm.export import export_scenario  # noqa: E402
 from .crm.scoring import ScoreModel, load_score_model, save_score_model, train_score_model  # noqa: E402
 
 __all__ += [

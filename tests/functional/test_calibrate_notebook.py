@@ -8,7 +8,7 @@ import nbformat
 import papermill as pm
 
 from funnelsim import load_scenario
-from funnelsim.simulation import export_scenario
+from funnelsim.crm.export import export_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "calibrate.ipynb"

@@ -33,9 +33,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from funnelsim import InputError, load_scenario, simulate
+from funnelsim import load_scenario, simulate
+from funnelsim.errors import InputError
 from funnelsim.crm.calibrate import Calibration, calibrate, calibrate_file, write_calibrated
-from funnelsim.crm import read_export, write_export
+from funnelsim.crm.export import write_export
+from funnelsim.crm.read import read_export
 from funnelsim.scenario import Scenario
 
 FIVE_MINUTE_SLA = Path(__file__).resolve().parents[2] / "scenarios" / "five_minute_sla.yaml"

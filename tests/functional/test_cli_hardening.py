@@ -168,8 +168,8 @@ def test_crm_csv_problems_name_file_line_and_field(capsys, tmp_path: Path, expor
     out = tmp_path / "cal.yaml"
     path = damaged("created_at", "1600-01-01T00:00:00")
     assert fails(capsys, "calibrate", path, "-o", out).startswith(f"{path}: created_at: line 3 ")
-    assert fails(capsys, "score", "train", damaged("closed_at", "2263-01-01T00:00:00"), "-o",
-                 tmp_path / "m.skops").startswith(f"{tmp_path / 'closed_at.csv'}: closed_at: line 3 ")
+    assert fails(capsys, "score", "train", damaged("resolved_at", "2263-01-01T00:00:00"), "-o",
+                 tmp_path / "m.skops").startswith(f"{tmp_path / 'resolved_at.csv'}: resolved_at: line 3 ")
     path = damaged("company_size", "9" * 29)
     assert "company_size: line 3" in fails(capsys, "calibrate", path) and path.name in fails(capsys, "calibrate",
                                                                                              path)

@@ -29,7 +29,7 @@ SCENARIOS = ROOT / "scenarios"
 
 def _calibrate_parameters(folder: Path) -> dict[str, Any]:
     """A one-month CRM export of a known scenario to calibrate from."""
-    from funnelsim.simulation import export_scenario
+    from funnelsim.crm.export import export_scenario
 
     base = SCENARIOS / "five_minute_sla.yaml"
     export = folder / "leads.csv"

@@ -58,7 +58,7 @@ def _nurture_export(review_minutes: float, handoff_minutes: float, n: int, seed:
     mql = click + pd.to_timedelta(rng.exponential(review_minutes, n) + rng.exponential(handoff_minutes, n), unit="m")
     frame = pd.DataFrame({c: pd.Series(pd.NaT, index=range(n)) for c in (
         "created_at", "engaged_at", "mql_at", "assigned_at", "first_touch_at", "contacted_at", "sql_at",
-        "demo_held_at", "opportunity_at", "closed_at")})
+        "demo_held_at", "opportunity_at", "resolved_at")})
     frame["created_at"], frame["engaged_at"], frame["mql_at"] = created, click, mql
     return _Export.of(frame), np.ones(n, dtype=bool)
 
@@ -98,7 +98,7 @@ def test_regression_calibration_removes_the_attenuation_of_interest():
         "created_at": pd.Timestamp("2024-01-01"),
     })
     for column in ("engaged_at", "mql_at", "assigned_at", "first_touch_at", "contacted_at", "sql_at",
-                   "demo_held_at", "opportunity_at", "closed_at"):
+                   "demo_held_at", "opportunity_at", "resolved_at"):
         frame[column] = frame["created_at"]
     base = Scenario().with_overrides({"marketing.min_fit": 0.0, "marketing.mql_threshold": 0})
     quality = {"personas": [{"name": "buyer", "share": 1.0, "fit": 0.7, "interest": mean}], "concentration": conc}

@@ -21,7 +21,9 @@ import pandas as pd
 import pytest
 
 from funnelsim.atomic import atomic_folder, atomic_path, write_text
-from funnelsim.crm import LATEST, neutralise_formula, parse_epoch, read_export, write_export
+from funnelsim.crm.export import neutralise_formula, parse_epoch, write_export
+from funnelsim.crm.read import read_export
+from funnelsim.crm.schema import LATEST
 from funnelsim.errors import FunnelsimError, InputError, OutputError, ScenarioError, printable
 from funnelsim.limits import LIMITS, check, limit, parse_limit_option
 from funnelsim.model import simulate
@@ -276,7 +278,7 @@ def _damaged(export_text: str, tmp_path: Path, column: str, value: str, row: int
 
 @pytest.mark.parametrize("column, value, fragment", [
     ("created_at", "1500-01-01T00:00:00", "outside the years an export may hold"),
-    ("closed_at", "9999-12-31T00:00:00", "outside the years an export may hold"),
+    ("resolved_at", "9999-12-31T00:00:00", "outside the years an export may hold"),
     ("company_size", "1" * 29, "is too large (at most 9,007,199,254,740,992)"),
     ("pages_viewed", "1e400", "not a whole number"),
     ("source", "web\x00form", "a NUL byte in the field"),

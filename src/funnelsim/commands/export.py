@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..crm import DEFAULT_EPOCH, check_export_window, parse_epoch
+from ..crm.export import check_export_window, export_scenario, parse_epoch
+from ..crm.schema import DEFAULT_EPOCH
 from ..safe_io import check_output_file
-from ..simulation import export_scenario
 from .common import add_scenario_options, non_negative_int, scenario_from_args
 
 __all__ = ["register", "run"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..crm import read_export
+from ..crm.read import read_export
 from ..errors import InputError
 from ..safe_io import check_output_file
 from ..crm.scoring import MODEL_KINDS, evaluate_score_model, load_score_model, save_score_model, train_score_model

@@ -2,7 +2,7 @@
 
 A score model predicts whether a lead becomes sales-qualified (SQL) from what the CRM
 knows when the lead is created — source, persona, company size, pages viewed, e-mail
-clicks (see :mod:`funnelsim.crm`). It is a scikit-learn pipeline: one-hot encoding of
+clicks (see :mod:`funnelsim.crm.features`). It is a scikit-learn pipeline: one-hot encoding of
 source and persona, standardised numbers, then logistic regression (default) or
 gradient boosting. Training holds out a stratified share of the export and reports ROC
 AUC, the Brier score and a calibration table on it.
@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_path
-from .read import UNKNOWN_PERSONA, FeatureNoise, crm_features, feature_noise
 from ..errors import InputError
 from ..limits import check as check_limit
 from ..safe_io import open_regular
+from .features import FeatureNoise, crm_features, feature_noise
+from .schema import UNKNOWN_PERSONA
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -347,7 +348,7 @@ def _check_payload(payload: Any, source: str, foreign: str) -> ScoreModel:
 def population_scores(scenario: "Scenario", seed: int, pop: "LeadPopulation") -> tuple[list[float], list[float]]:
     """Scores of every lead at creation and after a campaign click, from ``marketing.score_model``.
 
-    Features come from the same seeded link as a CRM export (:func:`funnelsim.crm.crm_features`);
+    Features come from the same seeded link as a CRM export (:func:`funnelsim.crm.features.crm_features`);
     after a click, interest is raised by ``nurture.interest_boost`` and the engagement
     features follow it. One ``predict_proba`` call scores every lead.
     """

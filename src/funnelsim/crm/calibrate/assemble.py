@@ -1,12 +1,12 @@
 """Calibration: fit a scenario's inputs to a CRM export, with standard errors and fit checks.
 
-``calibrate(export, base)`` estimates, from an export read by :func:`funnelsim.crm.read_export`:
+``calibrate(export, base)`` estimates, from an export read by :func:`funnelsim.crm.read.read_export`:
 
 * arrivals — a Poisson model with hour-of-day × day-of-week rates (maximum likelihood by
   iterative proportional fitting over the hours the export covers) and each source's volume;
 * lead quality — each source's legitimate share (persona known), persona shares, each
   persona's (and junk's) mean fit and interest from the CRM features (inverting the link of
-  :mod:`funnelsim.crm`), their Beta concentration (method of moments, feature noise removed);
+  :mod:`funnelsim.crm.features`), their Beta concentration (method of moments, feature noise removed);
 * marketing hand-off (exponential mean); nurture — the click probability of legitimate and
   of junk leads and the days to click (a truncated exponential), and marketing's review of
   the nurture list (click → MQL is exponential review + exponential hand-off), by maximum
@@ -48,14 +48,9 @@ import yaml
 
 from ...atomic import atomic_path
 from ...calendar import BusinessCalendar
-from ..read import (
-    COMPANY_SIZE_NOISE,
-    UNKNOWN_PERSONA,
-    fit_from_company_size,
-    interest_from_engagement,
-    minutes_since,
-    read_export,
-)
+from ..features import COMPANY_SIZE_NOISE, fit_from_company_size, interest_from_engagement
+from ..read import minutes_since, read_export
+from ..schema import UNKNOWN_PERSONA
 from ...model.qualification import qualification_probability
 from ...errors import InputError
 from ...model import MAX_EXTRA_OPPORTUNITIES
@@ -260,7 +255,7 @@ class _Export:
         origin = (first - pd.Timedelta(days=first.weekday())).normalize()
         out = cls(frame, origin)
         for column in ("created_at", "engaged_at", "mql_at", "assigned_at", "first_touch_at", "contacted_at",
-                       "sql_at", "demo_held_at", "opportunity_at", "closed_at"):
+                       "sql_at", "demo_held_at", "opportunity_at", "resolved_at"):
             out.t[column] = minutes_since(frame[column], origin)
         return out
 
@@ -446,7 +441,7 @@ class _Latent:
     """Each legitimate MQL's fit and interest as the model uses them, given what the export shows.
 
     Fit and interest are latent; the export's features measure them with known noise
-    (:mod:`funnelsim.crm`). Plugging the noisy inverses into a regression attenuates its
+    (:mod:`funnelsim.crm.features`). Plugging the noisy inverses into a regression attenuates its
     slopes (for interest the noise variance is about as large as the spread between
     leads), so the fits below use *regression calibration*: each lead's posterior mean
     E[x | features, persona, how it became an MQL] under the fitted Beta prior of its
@@ -665,7 +660,7 @@ def _attempt_days(data: _Export, base: Scenario, rows: np.ndarray, kmax: int) ->
     """Days from engaging to each call attempt (rows × kmax), as far as the export shows them.
 
     The export holds the first touch, the number of attempts, and the last attempt's time
-    for a reached lead (contacted_at) and for one that never answered (closed_at, when
+    for a reached lead (contacted_at) and for one that never answered (resolved_at, when
     its last call ended). Attempt k is due at the base's cadence offset in business time
     from the first touch; reps running late make it later. An attempt whose time is not
     exported is placed at its due time plus the mean lateness of the attempts k whose
@@ -677,7 +672,7 @@ def _attempt_days(data: _Export, base: Scenario, rows: np.ndarray, kmax: int) ->
     engaged = data.t["engaged_at"][rows]
     contacted = ~np.isnan(data.t["contacted_at"][rows])
     gave_up = data.frame["status"].to_numpy()[rows] == "unresponsive"  # closed when its last call ended
-    last = np.where(contacted, data.t["contacted_at"][rows], np.where(gave_up, data.t["closed_at"][rows], np.inf))
+    last = np.where(contacted, data.t["contacted_at"][rows], np.where(gave_up, data.t["resolved_at"][rows], np.inf))
     last = np.where(np.isnan(last), np.inf, last)
     attempts = data.frame["attempts"].to_numpy()[rows].astype(int)
     due = np.tile(first[:, None], (1, kmax))
@@ -1112,8 +1107,8 @@ def _demos_and_deals(data: _Export, base: Scenario, col: _Collector, latent: _La
         opp_out["extra_opportunity_probability"] = _sig(min(q, 0.9))
 
     single = frame["opportunities"].to_numpy() == 1
-    closed = ~np.isnan(data.t["closed_at"])
-    cycle = ((data.t["closed_at"] - data.t["opportunity_at"]) / MINUTES_PER_DAY)[single & closed]
+    closed = ~np.isnan(data.t["resolved_at"])
+    cycle = ((data.t["resolved_at"] - data.t["opportunity_at"]) / MINUTES_PER_DAY)[single & closed]
     cycle = cycle[cycle > 0]
     if len(cycle) >= 3:
         logs = np.log(cycle)
@@ -1245,7 +1240,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def calibrate(export: pd.DataFrame, base: Scenario | None = None, source: str = "export") -> Calibration:
-    """Fit a scenario to an export read by :func:`funnelsim.crm.read_export`.
+    """Fit a scenario to an export read by :func:`funnelsim.crm.read.read_export`.
 
     Fields an export cannot show (policies, costs, the MQL rule) come from `base`, or
     from funnelsim's defaults when no base is given.

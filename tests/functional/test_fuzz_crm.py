@@ -1,6 +1,6 @@
 """Property test: malformed CRM exports end in InputError naming the file, never in anything else.
 
-Over 1,000 generated documents per run, in-process through :func:`funnelsim.crm.read_export`:
+Over 1,000 generated documents per run, in-process through :func:`funnelsim.crm.read.read_export`:
 a real export with cells replaced by hostile values (out-of-range and malformed times, huge
 and negative numbers, NUL and control characters, formula text, empty cells), rows and
 columns deleted or duplicated, headers renamed, and raw text and bytes. Each either reads
@@ -21,7 +21,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from funnelsim.crm import COLUMNS, read_export, write_export
+from funnelsim.crm.export import write_export
+from funnelsim.crm.read import read_export
+from funnelsim.crm.schema import COLUMNS
 from funnelsim.errors import InputError
 from funnelsim.model import simulate
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from funnelsim import InputError, ScenarioError, load_scenario, simulate
-from funnelsim.crm import export_frame, read_export, write_export
+from funnelsim import load_scenario, simulate
+from funnelsim.errors import InputError, ScenarioError
+from funnelsim.crm.export import export_frame, write_export
+from funnelsim.crm.read import read_export
 from funnelsim.model.population import generate_leads
 from funnelsim.rng import Streams
 from funnelsim.crm.scoring import (
