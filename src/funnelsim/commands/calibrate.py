@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..crm.calibrate import calibrate_file, compare_funnel, write_calibrated
 from ..safe_io import check_output_file
-from .common import non_negative_int
+from .options import non_negative_int
 
 __all__ = ["register", "run"]
 

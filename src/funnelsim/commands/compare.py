@@ -19,7 +19,7 @@ from ..report_text import format_value
 from ..limits import check as check_limit
 from ..safe_io import check_output_folder
 from ..experiments.store import ResultStore
-from .common import add_scenario_options, parse_min_effects, non_negative_int, positive_float, print_json, scenario_from_args
+from .options import add_scenario_options, parse_min_effects, non_negative_int, positive_float, print_json, scenario_from_args
 
 __all__ = ["register", "run", "add_execution_options", "executor_from_args", "store_from_args", "format_diff",
            "DEFAULT_STORE"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..crm.export import check_export_window, export_scenario, parse_epoch
 from ..crm.schema import DEFAULT_EPOCH
 from ..safe_io import check_output_file
-from .common import add_scenario_options, non_negative_int, scenario_from_args
+from .options import add_scenario_options, non_negative_int, scenario_from_args
 
 __all__ = ["register", "run"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..safe_io import check_output_file
 from ..scenario import load_scenario
-from .common import add_scenario_options, parse_min_effects, non_negative_int, positive_float
+from .options import add_scenario_options, parse_min_effects, non_negative_int, positive_float
 from .compare import add_execution_options, check_replications
 
 __all__ = ["register", "run", "default_output"]

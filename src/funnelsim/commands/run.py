@@ -10,7 +10,7 @@ from ..atomic import atomic_folder, check_folder_target, write_json, write_parqu
 from ..metrics import funnel_table, kpis, leak_table
 from ..simulation import simulate
 from ..report_text import kpi_text
-from .common import add_scenario_options, non_negative_int, print_json, scenario_from_args
+from .options import add_scenario_options, non_negative_int, print_json, scenario_from_args
 
 TABLES = ("leads", "events", "backlog", "reps", "funnel", "leaks")
 #: every file `run --out` writes: the folder is replaced as a whole only if it holds nothing else

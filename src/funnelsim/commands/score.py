@@ -9,7 +9,7 @@ from ..crm.read import read_export
 from ..errors import InputError
 from ..safe_io import check_output_file
 from ..crm.scoring import MODEL_KINDS, evaluate_score_model, load_score_model, save_score_model, train_score_model
-from .common import non_negative_int
+from .options import non_negative_int
 
 __all__ = ["register", "train", "evaluate"]
 

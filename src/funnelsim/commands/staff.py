@@ -8,7 +8,7 @@ import math
 from ..errors import InputError
 from ..safe_yaml import YamlError, load_yaml
 from ..experiments.staffing import TARGET_HELP, Staffing, parse_target, staff
-from .common import add_scenario_options, non_negative_int, print_json, scenario_from_args
+from .options import add_scenario_options, non_negative_int, print_json, scenario_from_args
 from .compare import _positive_int, add_execution_options, check_replications, executor_from_args, store_from_args
 
 __all__ = ["register", "run"]

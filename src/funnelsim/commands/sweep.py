@@ -13,7 +13,7 @@ from ..experiments.compare import HEADLINE_KPIS
 from ..experiments.replicate import replication_seeds
 from ..report_text import format_value
 from ..experiments.sweep import load_sweep, run_sweep, summarize_sweep
-from .common import print_json
+from .options import print_json
 from .compare import add_execution_options, executor_from_args, store_from_args
 
 __all__ = ["register", "run"]

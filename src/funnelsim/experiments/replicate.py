@@ -49,7 +49,7 @@ def check_kpi(name: str, source: str = "kpi") -> str:
     if isinstance(name, str) and name in names:
         return name
     close = difflib.get_close_matches(str(name), names, n=1)
-    hint = f"did you mean {close[0]}?" if close else "see funnelsim.KPI_INFO for the names"
+    hint = f"did you mean {close[0]}?" if close else "see funnelsim.metrics.KPI_INFO for the names"
     raise InputError(source, str(name), f"unknown KPI ({hint})")
 
 

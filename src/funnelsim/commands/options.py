@@ -1,4 +1,4 @@
-"""Options and helpers shared by several commands."""
+"""The command-line options shared by several commands, their argument types, and JSON output."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ __all__ = [
     "print_json",
     "non_negative_int",
     "positive_float",
-    "require_columns",
     "parse_min_effects",
 ]
 
@@ -72,13 +71,6 @@ def _clean(value: Any) -> Any:
 def print_json(data: Any) -> None:
     json.dump(_clean(data), sys.stdout, indent=2, sort_keys=False, allow_nan=False)
     sys.stdout.write("\n")
-
-
-def require_columns(frame, columns: list[str], source: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(source, missing[0], f"missing column (also missing: {missing[1:]})" if len(missing) > 1
-                         else "missing column")
 
 
 def parse_min_effects(items: list[str]) -> dict[str, float]:
