@@ -69,7 +69,7 @@ def main() -> None:
     print(f"peak memory of one simulated year (tracemalloc): {peak / 2**20:.1f} MiB, "
           f"{peak / leads:,.0f} bytes per lead (target < 2,048)")
 
-    from funnelsim.widgets import WhatIfPanel
+    from funnelsim.present.widgets import WhatIfPanel
 
     panel = WhatIfPanel(BASELINE)
     updates = []

@@ -25,7 +25,7 @@ import funnelsim
 from funnelsim.cli import main
 from funnelsim.metrics import kpi_label, kpis
 from funnelsim.model import simulate
-from funnelsim.report_text import format_value
+from funnelsim.present.format import format_value
 from funnelsim.scenario import Scenario, load_scenario
 
 REPO = Path(__file__).resolve().parents[2]

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from funnelsim.cli import main
-from funnelsim.report import SECTIONS
+from funnelsim.present.ab_report import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

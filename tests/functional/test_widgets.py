@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from funnelsim import load_scenario
-from funnelsim.widgets import LEAD_CAP_CHOICES, RECLAIM_CHOICES, SLA_CHOICES, WhatIfPanel
+from funnelsim.present.widgets import LEAD_CAP_CHOICES, RECLAIM_CHOICES, SLA_CHOICES, WhatIfPanel
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"

@@ -19,7 +19,8 @@ import papermill as pm
 import pytest
 
 from funnelsim import load_scenario
-from funnelsim.report import SECTIONS, notebook_to_html
+from funnelsim.present.ab_report import SECTIONS
+from funnelsim.present.render import notebook_to_html
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -20,7 +20,7 @@ from funnelsim.metrics import (
     kpis,
     speed_quantile,
 )
-from funnelsim.report_text import format_value
+from funnelsim.present.format import format_value
 from funnelsim.units import MINUTES_PER_DAY, MINUTES_PER_MONTH
 
 NAN = math.nan

@@ -1,4 +1,8 @@
-"""The leadership report in pieces: the summary sentence, the assumptions diff, sections, HTML, CLI errors."""
+"""The leadership report in pieces: the summary sentence, the assumptions diff, sections, HTML, CLI errors.
+
+Fast: every report here presents a small finished comparison built from a table; no
+simulation, no kernel (those run in ``tests/functional/test_report_functional.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,18 @@ import math
 import re
 from pathlib import Path
 
-import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from funnelsim import __version__, load_scenario
 from funnelsim.cli import main
-from funnelsim.errors import FunnelsimError
 from funnelsim.experiments.compare import TABLE_COLUMNS, Comparison
 from funnelsim.experiments.replicate import RUN_COLUMNS
-from funnelsim.report import (
-    SECTIONS,
-    _money,
-    assumptions_table,
-    build_report,
-    change_phrase,
-    notebook_to_html,
-    render_report,
-    summary_sentences,
-)
+from funnelsim.present.ab_report import SECTIONS, ABReport
+from funnelsim.present.render import notebook_to_html
+from funnelsim.present.words import assumptions_table, change_phrase, summary_sentences
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -125,45 +121,47 @@ def test_assumptions_table_lists_only_the_differences(baseline) -> None:
     assert row["baseline (1)"] == "2 calls, at 0, 1 hour"
 
 
-@pytest.fixture(scope="module")
-def tiny_report():
-    return build_report(SCENARIOS / "baseline.yaml", [SCENARIOS / "more_reps.yaml"], replications=2, months=0.25,
-                        executor="serial")
+def _finished_report(baseline, variant) -> ABReport:
+    """A report of a small finished comparison: three replications of a few KPIs, no simulation."""
+    kpis = {"leads": 1000.0, "mqls": 400.0, "contacted": 300.0, "won_deals": 100.0, "leak_lost": 50.0,
+            "leak_unresponsive": 80.0, "revenue_per_month": 500_000.0, "total_cost": 4_000_000.0,
+            "cost_per_acquisition": 40_000.0, "sla_compliance": 0.8, "speed_to_lead_median": 45.0}
+    runs = pd.DataFrame([{"scenario": name, "scenario_hash": s.hash, "replication": r, "seed": 11 + r, "kpi": k,
+                          "value": v * (1.1 if name == "variant" and k == "won_deals" else 1.0) + r}
+                         for name, s in (("baseline", baseline), ("variant", variant)) for r in range(3)
+                         for k, v in kpis.items()], columns=list(RUN_COLUMNS))
+    c = _comparison(baseline, variant, (10.0, 5.0, 15.0), (20_000.0, 5_000.0, 35_000.0), (0.0, 0.0, 0.0))
+    table = pd.concat([c.table, pd.DataFrame([_row("leak_unresponsive", 80.0, -5.0, -8.0, -2.0)])], ignore_index=True)
+    comparison = Comparison(baseline=baseline, variants=[variant], runs=runs, table=table, replications=3,
+                            seeds=[11, 12, 13], method="paired-t", precision=None, precision_reached=None)
+    speed = {"baseline": np.array([3.0, 40.0, 90.0, np.inf]), "variant": np.array([1.0, 4.0, 30.0, 200.0])}
+    return ABReport(comparison=comparison, paths=[SCENARIOS / "baseline.yaml", None], speed=speed, speed_seed=11)
 
 
-def test_report_sections_have_stable_headings_and_charts(tiny_report) -> None:
-    page = tiny_report.to_html()
+def test_report_of_a_finished_comparison_has_every_section_and_chart(baseline) -> None:
+    variant = load_scenario(SCENARIOS / "five_minute_sla.yaml").model_copy(update={"name": "variant"})
+    report = _finished_report(baseline, variant)
+    page = report.to_html()  # every section once: charts take most of this test's time
     assert re.findall(r'<h2 id="(\w+)">([^<]+)</h2>', page) == list(SECTIONS)
-    assert [h for _, h in SECTIONS] == ["Summary", "Verdict", "The funnel, side by side", "Where leads leak and why",
-                                        "Speed-to-lead", "Revenue and cost per acquisition", "Assumptions",
-                                        "Provenance"]
+    sections = dict(zip([k for k, _ in SECTIONS], re.split(r'<h2 id="\w+">', page)[1:]))
     for key in ("verdict", "funnel", "leaks", "speed", "money"):
-        assert tiny_report.section(key).count('src="data:image/png;base64,') == 1, key
-    assert tiny_report.title == "more_reps vs baseline"
-    summary = tiny_report.section("summary")
-    assert "Hiring 2 reps (6 instead of 4)" in summary and "Verdict on won deals for more_reps" in summary
-    assert "2 paired replications of 0.25 months of leads" in summary
+        assert sections[key].count('src="data:image/png;base64,') == 1, key
+    assert report.title == "variant vs baseline" and "<title>variant vs baseline</title>" in page
+    assert "Following up within 5 minutes instead of 1 hour raises won deals by 10%" in sections["summary"]
+    assert "3 paired replications of 12 months of leads" in sections["summary"]
+    assert "<td class='text'>scenarios/baseline.yaml</td>" in sections["provenance"]
+    assert "(in memory: variant)" in sections["provenance"]
+    assert f"<td class='text'>{__version__}</td>" in sections["provenance"]
+    assert "Every call of the cadence went unanswered." in sections["leaks"] and "Never answered" in sections["leaks"]
     with pytest.raises(KeyError):
-        tiny_report.section("appendix")
+        report.section("appendix")
 
 
-def test_report_provenance_and_assumptions(tiny_report) -> None:
-    c = tiny_report.comparison
-    provenance = tiny_report.section("provenance")
-    for scenario in (tiny_report.baseline, *tiny_report.variants):
-        assert scenario.hash in provenance
-    assert all(str(s) in provenance for s in c.seeds)
-    assert f"<td class='text'>{__version__}</td>" in provenance
-    assert "scenarios/baseline.yaml" in provenance and "scenarios/more_reps.yaml" in provenance
-    assumptions = tiny_report.section("assumptions")
-    assert "<td>Sales reps</td><td>4</td><td>6</td>" in assumptions
-    assert "<td>Months of leads simulated</td><td>0.25</td><td>0.25</td>" in assumptions
-    # two more reps at $9,000 a month, paid while the cohort's tail is worked: never "at no extra cost"
-    summary = tiny_report.section("summary")
-    cost = c.table.set_index("kpi").loc["total_cost"]
-    assert cost["diff"] >= 2 * 9000 * 0.25 and "no extra cost" not in summary
-    assert f"{_money(cost['diff'] / 0.25)} more in rep and lead cost per month of leads" in summary or \
-        f"cost changing by {_money(cost['diff'] / 0.25, True)} per month of leads" in summary
+def test_report_escapes_what_it_shows(baseline) -> None:
+    variant = load_scenario(SCENARIOS / "five_minute_sla.yaml").model_copy(
+        update={"name": "variant", "description": "<script>alert(1)</script> & more"})
+    assumptions = _finished_report(baseline, variant).section("assumptions")
+    assert "<script>" not in assumptions and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in assumptions
 
 
 def test_notebook_to_html_hides_code_stderr_and_skipped_cells() -> None:
@@ -178,23 +176,6 @@ def test_notebook_to_html_hides_code_stderr_and_skipped_cells() -> None:
     assert "Shown" in page and "Kept text" in page and "<title>My title</title>" in page
     assert "secret_code_line" not in page and "noisy warning" not in page and "For analysts only" not in page
     assert "<script src=" not in page and not re.search(r'(src|href)="(https?:)?//', page)
-
-
-def test_failing_notebook_is_one_line_and_leaves_no_file(tmp_path: Path) -> None:
-    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    params = new_code_cell("baseline = None")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, new_code_cell("raise ValueError('the model broke\\nsecond line')")]
-    notebook = tmp_path / "broken.ipynb"
-    nbformat.write(nb, str(notebook))
-    out = tmp_path / "out" / "report.html"
-    with pytest.raises(FunnelsimError) as info:
-        render_report(SCENARIOS / "baseline.yaml", [SCENARIOS / "more_reps.yaml"], out, notebook=notebook,
-                      replications=2, months=0.25, executor="serial")
-    message = str(info.value)
-    assert "\n" not in message and "ValueError: the model broke" in message and "broken.ipynb" in message
-    assert not out.exists()
-    assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
 
 @pytest.mark.parametrize("argv, fragment", [

@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..experiments.executors import DASK_ADDRESS_ENV, Executor, make_executor
 from ..experiments.compare import METHODS, Comparison, compare
 from ..experiments.replicate import check_kpi
-from ..report_text import format_value
+from ..present.format import format_value
 from ..limits import check as check_limit
 from ..safe_io import check_output_folder
 from ..experiments.store import ResultStore

@@ -55,7 +55,7 @@ def default_output(baseline: str, variants: list[str]) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import REPORT_NOTEBOOK, render_report  # matplotlib and papermill only when a report is made
+    from ..present.render import REPORT_NOTEBOOK, render_report  # matplotlib and papermill only when a report is made
 
     if args.replications < 2:
         raise InputError("--replications", None, f"must be at least 2 (a confidence interval needs two), "

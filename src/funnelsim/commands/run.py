@@ -9,7 +9,7 @@ from .._version import __version__
 from ..atomic import atomic_folder, check_folder_target, write_json, write_parquet
 from ..metrics import funnel_table, kpis, leak_table
 from ..simulation import simulate
-from ..report_text import kpi_text
+from ..present.terminal import kpi_text
 from .options import add_scenario_options, non_negative_int, print_json, scenario_from_args
 
 TABLES = ("leads", "events", "backlog", "reps", "funnel", "leaks")

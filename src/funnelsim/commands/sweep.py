@@ -11,7 +11,7 @@ from .._version import __version__
 from ..atomic import atomic_folder, check_folder_target, write_json, write_parquet, write_text
 from ..experiments.compare import HEADLINE_KPIS
 from ..experiments.replicate import replication_seeds
-from ..report_text import format_value
+from ..present.format import format_value
 from ..experiments.sweep import load_sweep, run_sweep, summarize_sweep
 from .options import print_json
 from .compare import add_execution_options, executor_from_args, store_from_args

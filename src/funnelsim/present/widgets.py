@@ -21,12 +21,14 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
-from .experiment import replication_seeds
-from .metrics import comparability_note, kpi_label, kpis, speed_to_lead
-from .simulation import simulate
-from .plots import figure_png, format_minutes, funnel_figure, speed_to_lead_figure, summarise
-from .report_text import format_value
-from .scenario import Scenario, load_scenario
+from ..experiments.replicate import replication_seeds
+from ..metrics import comparability_note, kpi_label, kpis, speed_to_lead
+from ..scenario import Scenario, load_scenario
+from ..simulation import simulate
+from ..stats import summarise
+from ..vocabulary import QUEUE_ORDER_WORDS, ROUTING_POLICY_LABELS
+from .format import format_minutes, format_value, months_text
+from .plots import figure_png, funnel_figure, speed_to_lead_figure
 
 __all__ = ["WhatIfPanel", "SLA_CHOICES", "LEAD_CAP_CHOICES", "RECLAIM_CHOICES", "SUMMARY_KPIS"]
 
@@ -50,15 +52,9 @@ RECLAIM_CHOICES: tuple[tuple[str, float | None], ...] = (
 #: the fewest reps the slider reaches at its top (a team several times the scenario's also shows
 #: where added reps only idle)
 MIN_REPS_RANGE = 16
-QUEUE_ORDERS: tuple[tuple[str, str], ...] = (
-    ("newest first", "newest_first"), ("oldest first", "oldest_first"), ("highest score first", "highest_score"),
-    ("hot leads first", "hot_first"),
-)
-ROUTING_POLICIES: tuple[tuple[str, str], ...] = (
-    ("round robin", "round_robin"), ("least loaded rep", "least_loaded"), ("by score (seniors get the best)",
-                                                                          "score_based"),
-    ("one shared queue", "shared_queue"),
-)
+QUEUE_ORDERS: tuple[tuple[str, str], ...] = tuple((words, order) for order, words in QUEUE_ORDER_WORDS.items())
+ROUTING_POLICIES: tuple[tuple[str, str], ...] = tuple((label, policy)
+                                                      for policy, label in ROUTING_POLICY_LABELS.items())
 #: KPIs in the panel's table, baseline beside what-if
 SUMMARY_KPIS: tuple[str, ...] = (
     "mqls", "contacted", "won_deals", "speed_to_lead_median", "touched_within_1_hour", "sla_compliance",
@@ -124,7 +120,7 @@ class WhatIfPanel:
         self.speed_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         note = w.HTML(
             f"<p><b>What if…</b> {html.escape(self.baseline.name)}: move a lever; the what-if re-simulates "
-            f"{self.replications} replications of <b>{self.months:g} month{'s' if self.months != 1 else ''}</b> "
+            f"{self.replications} replications of <b>{months_text(self.months)}</b> "
             "of leads (a short horizon, so figures are rough; use the A/B report for decisions) with the same "
             "leads as the baseline.</p>")
         controls = w.VBox([self.reps, self.first_touch_sla, self.lead_cap, self.reclaim, self.attempts,
@@ -185,7 +181,7 @@ class WhatIfPanel:
         what_if = self.scenario()
         runs, speed = self._simulate(what_if)
         both = pd.concat([self._baseline_runs, runs], ignore_index=True)
-        summary = summarise(both)
+        summary = summarise(both, by=["scenario", "kpi"])
         names = [self.baseline.name, what_if.name]
         self.summary = summary
         self.funnel_image.value = figure_png(funnel_figure(summary, names, title="The funnel, baseline vs what-if"),

@@ -2,8 +2,8 @@
 
 Every function returns a ``matplotlib.figure.Figure`` built without pyplot (no global
 figure registry), so the same charts work in notebooks, in the what-if panel and in the
-HTML report. :func:`summarise` turns a tidy table of replications (scenario, kpi, value)
-into means with 95% confidence intervals, which is what every bar and line here shows.
+HTML report. Every bar and line shows a mean over replications with its 95% confidence
+interval, as :func:`funnelsim.stats.summarise` gives them (columns mean, ci_low, ci_high).
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
-from scipy import stats
 
-from .metrics import KPI_INFO, kpi_label, speed_quantile
+from ..metrics import kpi_label, speed_quantile
+from ..vocabulary import FUNNEL_STAGES, LEAK_LABELS, LEAK_REASONS, STAGE_KPIS, STAGE_LABELS
+from .format import count, format_minutes, kpi_unit, money, short_value
 
 __all__ = [
     "FUNNEL_KPIS",
     "LEAK_KPIS",
     "PALETTE",
-    "summarise",
     "funnel_figure",
     "speed_to_lead_figure",
     "leak_figure",
@@ -38,32 +38,14 @@ __all__ = [
     "sweep_scatter",
     "figure_png",
     "figure_html",
-    "format_minutes",
 ]
 
-#: (stage shown on the chart, KPI holding its count)
-FUNNEL_KPIS: tuple[tuple[str, str], ...] = (
-    ("Leads", "leads"),
-    ("MQLs", "mqls"),
-    ("Contacted", "contacted"),
-    ("Sales-qualified", "sqls"),
-    ("Demo held", "demos_held"),
-    ("Opportunity", "opportunities"),
-    ("Won", "won_deals"),
-)
+#: (stage shown on the chart, KPI holding its count), top of the funnel first
+FUNNEL_KPIS: tuple[tuple[str, str], ...] = tuple((STAGE_LABELS[stage], STAGE_KPIS[stage])
+                                                 for stage, _ in FUNNEL_STAGES)
 
 #: (reason shown on the chart, KPI holding its count), in funnel order
-LEAK_KPIS: tuple[tuple[str, str], ...] = (
-    ("Filtered by marketing", "leak_filtered"),
-    ("Nurtured, never engaged", "leak_unengaged"),
-    ("Capped out (every rep full)", "leak_capped_out"),
-    ("Aged out untouched", "leak_aged_out"),
-    ("Never answered", "leak_unresponsive"),
-    ("Reached, not qualified", "leak_disqualified"),
-    ("Demo no-show", "leak_no_show"),
-    ("Demo, no opportunity", "leak_no_opportunity"),
-    ("Opportunity lost", "leak_lost"),
-)
+LEAK_KPIS: tuple[tuple[str, str], ...] = tuple((LEAK_LABELS[reason], f"leak_{reason}") for reason in LEAK_REASONS)
 
 #: colours by position: the baseline first (grey), then the variants
 PALETTE: tuple[str, ...] = ("#8c8c8c", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -73,61 +55,12 @@ def _colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def summarise(runs: pd.DataFrame, by: Sequence[str] = ("scenario",), confidence: float = 0.95) -> pd.DataFrame:
-    """Mean and t-based confidence interval of each KPI over replications.
-
-    ``runs`` is tidy (one row per replication × KPI, columns ``kpi`` and ``value`` plus the
-    ``by`` columns). Returns one row per group × KPI: mean, ci_low, ci_high, sd, n.
-    NaN values (e.g. cost per acquisition with no won deal) are left out of their KPI.
-    """
-    keys = [*by, "kpi"]
-    clean = runs.dropna(subset=["value"])
-    grouped = clean.groupby(keys, sort=False)["value"]
-    out = grouped.agg(mean="mean", sd="std", n="count").reset_index()
-    t = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1))
-    half = np.where(out["n"] > 1, t * out["sd"].fillna(0.0) / np.sqrt(out["n"]), 0.0)
-    out["ci_low"] = out["mean"] - half
-    out["ci_high"] = out["mean"] + half
-    return out[[*keys, "mean", "ci_low", "ci_high", "sd", "n"]]
-
-
 def _lookup(summary: pd.DataFrame, scenario: str, kpi: str) -> tuple[float, float, float]:
     row = summary[(summary["scenario"] == scenario) & (summary["kpi"] == kpi)]
     if row.empty:
         return math.nan, math.nan, math.nan
     r = row.iloc[0]
     return float(r["mean"]), float(r["ci_low"]), float(r["ci_high"])
-
-
-def _count_text(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.1f}"
-
-
-def format_minutes(value: float) -> str:
-    """A duration for people: '4 min', '2.5 h', '3.1 days'."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    if value < 1:
-        return f"{value * 60:.0f} s"
-    if value < 120:
-        return f"{value:.0f} min" if value >= 10 or float(value).is_integer() else f"{value:.1f} min"
-    if value < 2 * 1440:
-        return f"{value / 60:.1f} h"
-    return f"{value / 1440:.1f} days"
-
-
-def _money(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    if abs(value) >= 1e6:
-        return f"${value / 1e6:,.2f}M"
-    if abs(value) >= 1e4:
-        return f"${value / 1e3:,.0f}k"
-    if abs(value) >= 1e3:
-        return f"${value / 1e3:,.1f}k"
-    return f"${value:,.0f}"
 
 
 def _error(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -150,7 +83,7 @@ def funnel_figure(summary: pd.DataFrame, scenarios: Sequence[str], *, title: str
                 xerr=_error(mean, low, high), error_kw={"elinewidth": 0.8, "capsize": 2})
         for p, m, h in zip(pos, mean, high):
             if math.isfinite(m) and m > 0:
-                ax.text(max(m, h if math.isfinite(h) else m) * 1.1, p, _count_text(m), va="center", fontsize=7.5)
+                ax.text(max(m, h if math.isfinite(h) else m) * 1.1, p, count(m), va="center", fontsize=7.5)
     ax.set_xscale("log")
     ax.set_yticks(y, stages)
     ax.invert_yaxis()
@@ -231,7 +164,7 @@ def leak_figure(summary: pd.DataFrame, scenarios: Sequence[str], *, title: str |
                 error_kw={"elinewidth": 0.8, "capsize": 2})
         for p, m, h in zip(pos, mean, high):
             if math.isfinite(m):
-                ax.text(max(m, h if math.isfinite(h) else m), p, "  " + _count_text(m), va="center", fontsize=7.5)
+                ax.text(max(m, h if math.isfinite(h) else m), p, "  " + count(m), va="center", fontsize=7.5)
     ax.set_yticks(y, [label for label, _ in present])
     ax.invert_yaxis()
     ax.margins(x=0.15)
@@ -258,11 +191,11 @@ def money_figure(summary: pd.DataFrame, scenarios: Sequence[str],
         ax.bar(x, np.nan_to_num(mean), color=[_colour(i) for i in range(len(scenarios))],
                yerr=_error(np.nan_to_num(mean), np.nan_to_num(low), np.nan_to_num(high)), capsize=3)
         for xi, m in zip(x, mean):
-            ax.text(xi, (m if math.isfinite(m) else 0) * 0.5, _money(m), ha="center", va="center", fontsize=8,
+            ax.text(xi, (m if math.isfinite(m) else 0) * 0.5, money(m), ha="center", va="center", fontsize=8,
                     color="white", fontweight="bold")
         ax.set_xticks(x, scenarios, rotation=20 if len(scenarios) > 2 else 0, fontsize=8)
         ax.set_title(label, fontsize=10)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _money(v)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
         ax.spines[["top", "right"]].set_visible(False)
     if title:
         fig.suptitle(title)
@@ -311,7 +244,7 @@ def sweep_figure(summary: pd.DataFrame, field: str, kpis: Sequence[str], *, grou
                  title: str | None = None) -> Figure:
     """How each KPI responds to one varied field: mean line with a 95% CI band.
 
-    ``summary`` is :func:`summarise` output grouped by ``field`` (and optionally ``group``,
+    ``summary`` holds means and intervals grouped by ``field`` (and optionally ``group``,
     drawn as one line per value).
     """
     kpis = list(kpis)
@@ -368,11 +301,11 @@ def sweep_scatter(summary: pd.DataFrame, field: str, kpis: Sequence[str], *, tit
 
 
 def _unit_axis(ax: Any, kpi: str) -> None:
-    unit = KPI_INFO.get(kpi, ("", "count", 0))[1]
+    unit = kpi_unit(kpi)
     if unit == "ratio":
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     elif unit == "money":
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _money(v)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
 
 
 def sweep_heatmap(summary: pd.DataFrame, x: str, y: str, kpi: str, *, title: str | None = None) -> Figure:
@@ -397,7 +330,7 @@ def sweep_heatmap(summary: pd.DataFrame, x: str, y: str, kpi: str, *, title: str
     middle = float(np.mean(finite)) if finite.size else 0.0
     for (j, i), value in np.ndenumerate(grid):
         if math.isfinite(value):
-            ax.text(i, j, f"{_short(value, kpi)}\n±{_short(half[j, i], kpi)}", ha="center", va="center",
+            ax.text(i, j, f"{short_value(kpi, value)}\n±{short_value(kpi, half[j, i])}", ha="center", va="center",
                     fontsize=7, color="white" if value < middle else "black")
     ax.set_title(title or f"{kpi_label(kpi)} by {x} and {y}")
     return fig
@@ -408,19 +341,6 @@ def _sort_key(value: object) -> tuple[int, float, str]:
         return (0, float(value), "")  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return (1, 0.0, str(value))
-
-
-def _short(value: float, kpi: str) -> str:
-    unit = KPI_INFO.get(kpi, ("", "count", 0))[1]
-    if not math.isfinite(value):
-        return "not touched" if unit == "minutes" and value > 0 else "—"
-    if unit == "ratio":
-        return f"{100 * value:.1f}%"
-    if unit == "money":
-        return _money(value)
-    if unit == "minutes":
-        return format_minutes(value)
-    return _count_text(value)
 
 
 def figure_png(fig: Figure, dpi: int = 110) -> bytes:
