@@ -24,7 +24,7 @@ class DealsStep:
         now = self.env.now
         i = lead.i
         pop = self.pop
-        shift = self.win_shift[i] + rep.skill
+        shift = self.win_shift[lead.j] + rep.skill
         win_rate = self.win_rate if shift == 0.0 else expit(self.logit_win + shift)
         lead.opportunity_at = now
         lead.opportunities = 1 + int(pop.extra_opportunities[i])
@@ -34,7 +34,7 @@ class DealsStep:
             closes = now + float(pop.cycle[o][i])
             last = max(last, closes)
             if pop.u_win[o][i] < win_rate:
-                revenue += float(pop.deal_value[o][i]) * self.value_mult[i]
+                revenue += float(pop.deal_value[o][i]) * self.value_mult[lead.j]
                 won_at = min(won_at, closes)
         lead.revenue = revenue
         if revenue > 0:

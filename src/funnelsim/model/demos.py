@@ -52,7 +52,7 @@ class DemoStep:
     def _book_demo(self, lead: Lead, rep: Rep) -> None:
         j = lead.demo_tries
         now = self.env.now
-        wanted = now + self.booking_lag[j][lead.i]
+        wanted = now + self.booking_lag[j][lead.j]
         due = self._free_slot(rep, wanted, self.scenario.demo.demo_minutes)
         lead.demo_booked_at = now
         self._log(lead.i, "demo_booked", rep.id)
@@ -64,7 +64,7 @@ class DemoStep:
         i = lead.i
         demo = self.scenario.demo
         lead.demo_tries = j + 1
-        no_show = self.u_no_show[j][i] < demo.no_show_probability
+        no_show = self.u_no_show[j][lead.j] < demo.no_show_probability
         duration = self.scenario.team.dial_minutes if no_show else demo.demo_minutes
         rep.demos += 1
 
@@ -75,7 +75,7 @@ class DemoStep:
                 return
             lead.demo_held_at = self.env.now
             self._log(i, "demo_held", rep.id)
-            if self.u_opportunity[i] >= demo.opportunity_rate:
+            if self.u_opportunity[lead.j] >= demo.opportunity_rate:
                 self._resolve(lead, "no_opportunity")
                 return
             self._deals(lead, rep)
@@ -94,7 +94,7 @@ class DemoStep:
         i, n = lead.i, lead.reach_outs
         lead.reach_outs += 1
         rep.calls += 1
-        rebooked = self.u_reschedule[n][i] < self.scenario.demo.reschedule_success
+        rebooked = self.u_reschedule[n][lead.j] < self.scenario.demo.reschedule_success
         team = self.scenario.team
         duration = (team.talk_minutes if rebooked else team.dial_minutes) / rep.speed
 

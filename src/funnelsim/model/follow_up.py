@@ -20,20 +20,20 @@ __all__ = ["FollowUpStep"]
 class FollowUpStep:
     """Call attempts, their outcome and the next attempt (a part of ``FunnelModel``)."""
 
-    def _answers(self, i: int, k: int, shift: float, since_engaged: float) -> bool:
-        if not self.reachable[i]:
+    def _answers(self, j: int, k: int, shift: float, since_engaged: float) -> bool:
+        if not self.reachable[j]:
             return False
         p = self.p_answer if shift == 0.0 else expit(self.logit_answer + shift)
-        return self.u_answer[k][i] < p * self.answer_cold(since_engaged)
+        return self.u_answer[k][j] < p * self.answer_cold(since_engaged)
 
-    def _qualifies(self, i: int, shift: float, since_engaged: float) -> bool:
-        if not self.legit[i]:
+    def _qualifies(self, j: int, shift: float, since_engaged: float) -> bool:
+        if not self.legit[j]:
             return False  # junk is never sales-qualified
         sp = self.scenario.speed_to_lead
         p = sp.p_durable * self.durable_cold(since_engaged) + sp.p_perishable * self.m(since_engaged)
         if shift != 0.0:
             p = expit(logit(p) + shift)
-        return self.u_sql[i] < p
+        return self.u_sql[j] < p
 
     def _call(self, rep: Rep, item: Call):
         now = self.env.now
@@ -51,9 +51,9 @@ class FollowUpStep:
         rep.calls += 1
         rep.calls_today += 1
         self._log(i, "attempt", rep.id)
-        answered = self._answers(i, k, lead.answer_shift, now - lead.engaged_at)
+        answered = self._answers(lead.j, k, lead.answer_shift, now - lead.engaged_at)
         team = self.scenario.team
-        duration = (team.talk_minutes if answered else team.dial_minutes) * self.call_scale[k][i] / rep.speed
+        duration = (team.talk_minutes if answered else team.dial_minutes) * self.call_scale[k][lead.j] / rep.speed
         self._void_call(lead)  # this call is being made
 
         def done() -> None:
@@ -62,7 +62,7 @@ class FollowUpStep:
             if answered:
                 lead.contacted_at = now
                 self._log(i, "contacted", rep.id)
-                qualified = self._qualifies(i, lead.sql_shift + rep.skill, now - lead.engaged_at)
+                qualified = self._qualifies(lead.j, lead.sql_shift + rep.skill, now - lead.engaged_at)
                 self._leave_sales(lead)
                 if qualified:
                     lead.sql_at = self.env.now

@@ -134,32 +134,53 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         self.senior = max(1, len(self.reps) // 2)
 
     def _lists(self, scenario: Scenario) -> None:
-        """Per-lead draws as Python lists: indexing them is much faster than numpy scalars."""
+        """Marketing's decision at arrival, and the draws of the leads that enter the simulation.
+
+        Only a lead that reaches sales or clicks later is simulated (``self.live``, in
+        creation order); its draws become Python lists indexed by ``Lead.j`` — indexing them
+        is much faster than numpy scalars, and the other leads need none.
+        """
         pop = self.pop
-        self.created = pop.created.tolist()
-        self.legit = pop.legitimate.tolist()
-        self.fit = pop.fit.tolist()
-        self.interest = pop.interest.tolist()
-        self.reachable = pop.reachable.tolist()
-        self.handoff = pop.handoff.tolist()
-        self.click = pop.click.tolist()
-        self.review = pop.review.tolist()
-        self.u_sql = pop.u_sql.tolist()
-        self.u_opportunity = pop.u_opportunity.tolist()
-        self.u_answer = [a.tolist() for a in pop.u_answer]
-        self.call_scale = [a.tolist() for a in pop.call_scale]
-        self.u_no_show = [a.tolist() for a in pop.u_no_show]
-        self.u_reschedule = [a.tolist() for a in pop.u_reschedule]
-        self.booking_lag = [a.tolist() for a in pop.booking_lag]
-        mk = scenario.marketing
+        mk, nurture = scenario.marketing, scenario.nurture
         if self.scores is not None:
             self.score0 = np.asarray(self.scores[0], dtype=float)
         else:
             self.score0 = 100.0 * (mk.score_fit_weight * pop.fit + (1 - mk.score_fit_weight) * pop.interest)
-        self.score0_list = self.score0.tolist()
-        self.shifts = quality_shifts(scenario, pop.legitimate, pop.fit, pop.interest)
-        self.win_shift = self.shifts.win
-        self.value_mult = self.shifts.value
+        filtered = pop.fit < mk.min_fit
+        self.arrival_mql = ~filtered & (self.score0 >= mk.mql_threshold)
+        self.arrival_nurtured = ~filtered & ~self.arrival_mql
+        clicks = self.arrival_nurtured & (pop.click <= nurture.max_days * MINUTES_PER_DAY)
+        if not nurture.enabled:
+            clicks &= False
+        self.arrival_outcome = np.where(filtered, "filtered",
+                                        np.where(self.arrival_nurtured & ~clicks, "unengaged", "open"))
+        live = np.flatnonzero(self.arrival_mql | clicks)
+        self.live = live
+
+        def compact(values: np.ndarray) -> list:
+            return np.asarray(values)[live].tolist()
+
+        self.created = compact(pop.created)
+        self.legit = compact(pop.legitimate)
+        self.fit = compact(pop.fit)
+        self.interest = compact(pop.interest)
+        self.reachable = compact(pop.reachable)
+        self.handoff = compact(pop.handoff)
+        self.click = compact(pop.click)
+        self.review = compact(pop.review)
+        self.u_sql = compact(pop.u_sql)
+        self.u_opportunity = compact(pop.u_opportunity)
+        self.u_answer = [compact(a) for a in pop.u_answer]
+        self.call_scale = [compact(a) for a in pop.call_scale]
+        self.u_no_show = [compact(a) for a in pop.u_no_show]
+        self.u_reschedule = [compact(a) for a in pop.u_reschedule]
+        self.booking_lag = [compact(a) for a in pop.booking_lag]
+        self.score_live = compact(self.score0)
+        self.score_clicked = None if self.scores is None else compact(self.scores[1])
+        shifts = quality_shifts(scenario, pop.legitimate[live], pop.fit[live], pop.interest[live])
+        self.shifts = shifts
+        self.win_shift = shifts.win
+        self.value_mult = shifts.value
 
     def _median_mql_score(self) -> float:
         """score_based routing: MQLs scoring in the top half go to the first half of the team."""

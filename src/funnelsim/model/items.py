@@ -31,6 +31,7 @@ class Lead:
     engaged_at: float  # creation, or the campaign click that re-engaged it: the speed clock starts here
     sql_shift: float = 0.0  # log-odds shifts from quality (legitimate leads only)
     answer_shift: float = 0.0
+    j: int = -1  # index into the model's per-lead draws of the leads that entered the simulation
     mql_at: float = NAN
     assigned_at: float = NAN  # first assignment (the SLA's "assigned within")
     owned_at: float = NAN  # assignment to its current rep

@@ -33,39 +33,32 @@ class MarketingStep:
         filtered lead, or a nurtured one that never clicks in time, ends where it arrived;
         the result tables fill its row from the population's arrays.
         """
-        mk, nurture = self.scenario.marketing, self.scenario.nurture
         pop = self.pop
-        filtered = pop.fit < mk.min_fit
-        mql = ~filtered & (self.score0 >= mk.mql_threshold)
-        nurtured = ~filtered & ~mql
-        clicks = nurtured & (pop.click <= nurture.max_days * MINUTES_PER_DAY) if nurture.enabled else nurtured & False
-        self.arrival_outcome = np.where(filtered, "filtered", np.where(nurtured & ~clicks, "unengaged", "open"))
-        self.arrival_nurtured = nurtured
+        mql, nurtured, live = self.arrival_mql, self.arrival_nurtured, self.live
         if self.record_events:
-            for i in np.flatnonzero(~mql & ~clicks):
-                created = self.created[i]
-                self._log(int(i), "created", at=created)
+            for i in np.flatnonzero(self.arrival_outcome != "open").tolist():
+                created = float(pop.created[i])
+                self._log(i, "created", at=created)
                 if nurtured[i]:
-                    self._log(int(i), "nurtured", at=created)
-                self._log(int(i), str(self.arrival_outcome[i]), at=created)
-        score, interest = self.score0_list, self.interest
+                    self._log(i, "nurtured", at=created)
+                self._log(i, str(self.arrival_outcome[i]), at=created)
+        score, interest, created = self.score_live, self.interest, self.created
         sql_shift, answer_shift = self.shifts.sql, self.shifts.answer
         leads = self.leads
-        live = np.flatnonzero(mql | clicks)
-        for i in live.tolist():
-            created = self.created[i]
-            lead = Lead(i, score[i], interest[i], created, sql_shift[i], answer_shift[i])
+        handed_off = mql[live].tolist()
+        for j, i in enumerate(live.tolist()):
+            lead = Lead(i, score[j], interest[j], created[j], sql_shift[j], answer_shift[j], j)
             leads.append(lead)
             self.unresolved += 1
-            self._log(i, "created", at=created)
-            if not mql[i]:
+            self._log(i, "created", at=created[j])
+            if not handed_off[j]:
                 lead.nurtured = True
-                self._log(i, "nurtured", at=created)
+                self._log(i, "nurtured", at=created[j])
         # each live lead enters at its hand-off (MQL) or its click (nurtured), in time order
         entry = np.where(mql[live], pop.created[live] + pop.handoff[live], pop.created[live] + pop.click[live])
         order = np.argsort(entry, kind="stable")
         self.env.process(self._entries(entry[order].tolist(), [leads[k] for k in order.tolist()],
-                                       mql[live][order].tolist()))
+                                       [handed_off[k] for k in order.tolist()]))
         self.arrivals_done = True
 
     def _entries(self, times: list[float], leads: list[Lead], hand_offs: list[bool]):
@@ -85,7 +78,7 @@ class MarketingStep:
         now = self.env.now if at is None else at
         lead.nurtured = True
         self._log(lead.i, "nurtured", at=now)
-        delay = self.click[lead.i]
+        delay = self.click[lead.j]
         if not nurture.enabled or delay > nurture.max_days * MINUTES_PER_DAY:
             self._resolve(lead, "capped_out" if lead.renurtured else "unengaged", at=now)
             return
@@ -94,17 +87,17 @@ class MarketingStep:
     def _clicked(self, lead: Lead) -> None:
         nurture = self.scenario.nurture
         mk = self.scenario.marketing
-        i = lead.i
+        i, j = lead.i, lead.j
         lead.engaged_at = self.env.now
         lead.clicked = True
         lead.interest = min(1.0, lead.interest + nurture.interest_boost)
-        if self.legit[i]:
-            lead.sql_shift = sql_shift(self.scenario, self.fit[i], lead.interest)
+        if self.legit[j]:
+            lead.sql_shift = sql_shift(self.scenario, self.fit[j], lead.interest)
             lead.answer_shift = answer_shift(self.scenario, lead.interest)
-        if self.scores is not None:
-            lead.score = self.scores[1][i]
+        if self.score_clicked is not None:
+            lead.score = self.score_clicked[j]
         else:
-            lead.score = 100.0 * (mk.score_fit_weight * self.fit[i] + (1 - mk.score_fit_weight) * lead.interest)
+            lead.score = 100.0 * (mk.score_fit_weight * self.fit[j] + (1 - mk.score_fit_weight) * lead.interest)
         self._log(i, "clicked")
         if lead.score < mk.mql_threshold:
             self._resolve(lead, "capped_out" if lead.renurtured else "unengaged")
@@ -112,4 +105,4 @@ class MarketingStep:
             lead.hot = True
             self._mql(lead)
         else:  # marketing notices the click at its next review of the nurture list, then hands off
-            self._after(self.review[i] + self.handoff[i], self._mql, lead)
+            self._after(self.review[j] + self.handoff[j], self._mql, lead)
