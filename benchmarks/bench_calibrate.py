@@ -23,7 +23,8 @@ from pathlib import Path
 
 from funnelsim import __version__, load_scenario, simulate
 from funnelsim.crm.calibrate import calibrate, write_calibrated
-from funnelsim.crm import read_export, write_export
+from funnelsim.crm.export import write_export
+from funnelsim.crm.read import read_export
 from timing import timed  # benchmarks/timing.py
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"

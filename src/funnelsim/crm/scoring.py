@@ -30,6 +30,7 @@ from ..atomic import atomic_path
 from ..errors import InputError
 from ..limits import check as check_limit
 from ..safe_io import open_regular
+from ..stats import wilson_interval
 from .features import FeatureNoise, crm_features, feature_noise
 from .schema import UNKNOWN_PERSONA
 
@@ -175,19 +176,10 @@ def calibration_table(observed: np.ndarray, predicted: np.ndarray, bands: int = 
         if not len(idx):
             continue
         n = len(idx)
-        rate = float(observed[idx].mean())
-        low, high = _wilson(rate, n)
+        rate, low, high = wilson_interval(int(observed[idx].sum()), n)
         rows.append({"band": band + 1, "leads": n, "predicted": float(predicted[idx].mean()), "observed": rate,
                      "low": low, "high": high})
     return pd.DataFrame(rows, columns=["band", "leads", "predicted", "observed", "low", "high"])
-
-
-def _wilson(rate: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return math.nan, math.nan
-    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _target(frame: pd.DataFrame, source: str) -> np.ndarray:

@@ -54,6 +54,7 @@ from ..schema import UNKNOWN_PERSONA
 from ...model.qualification import qualification_probability
 from ...errors import InputError
 from ...model import MAX_EXTRA_OPPORTUNITIES
+from ...stats import wilson_interval
 from ...scenario import (
     MINUTES_PER_DAY,
     MINUTES_PER_MONTH,
@@ -178,15 +179,6 @@ class _Collector:
 
 def _se_binomial(p: float, n: int) -> float:
     return math.sqrt(max(p * (1 - p), 0.0) / n) if n > 0 else math.nan
-
-
-def _wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
-    if n <= 0:
-        return math.nan, math.nan
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _hessian_se(nll: Callable[[np.ndarray], float], x: np.ndarray, lower: Sequence[float] | None = None,
@@ -992,7 +984,7 @@ def _speed_to_lead(data: _Export, base: Scenario, col: _Collector, tables: dict[
         k = float(y[mask].sum())
         expected = float(p_fit[mask].sum())
         var = float((p_fit[mask] * (1 - p_fit[mask])).sum())
-        low, high = _wilson(k, m)
+        low, high = wilson_interval(k, m)[1:] if m else (math.nan, math.nan)
         rows.append({"from_minutes": edges[j], "to_minutes": edges[j + 1], "leads": m,
                      "median_minutes": float(np.median(t[mask])) if m else math.nan,
                      "observed": k / m if m else math.nan, "low": low, "high": high,
@@ -1220,7 +1212,7 @@ def _conversion(data: _Export) -> pd.DataFrame:
     rows = []
     for index, ((stage, _), count) in enumerate(zip(_STAGES, counts)):
         previous = counts[index - 1] if index else count
-        low, high = _wilson(count, previous)
+        low, high = wilson_interval(count, previous)[1:] if 0 <= count <= previous else (math.nan, math.nan)
         rows.append({"stage": stage, "count": count, "from_previous": count / previous if previous else math.nan,
                      "low": low, "high": high})
     return pd.DataFrame(rows)
