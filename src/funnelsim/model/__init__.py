@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..vocabulary import LEAK_REASONS, OUTCOMES
 from .funnel import FunnelModel, Scorer, simulate
 from .population import MAX_EXTRA_OPPORTUNITIES, LeadPopulation, generate_leads
+from .qualification import CURVES, decay_curve, qualification_probability
 from .result import SimulationResult
 
 __all__ = [
@@ -20,6 +21,9 @@ __all__ = [
     "LeadPopulation",
     "generate_leads",
     "MAX_EXTRA_OPPORTUNITIES",
+    "CURVES",
+    "decay_curve",
+    "qualification_probability",
     "OUTCOMES",
     "LEAK_REASONS",
 ]

@@ -51,9 +51,8 @@ from ...calendar import BusinessCalendar
 from ..features import COMPANY_SIZE_NOISE, fit_from_company_size, interest_from_engagement
 from ..read import minutes_since, read_export
 from ..schema import UNKNOWN_PERSONA
-from ...model.qualification import qualification_probability
 from ...errors import InputError
-from ...model import MAX_EXTRA_OPPORTUNITIES
+from ...model import MAX_EXTRA_OPPORTUNITIES, qualification_probability
 from ...stats import wilson_interval
 from ...scenario import (
     MINUTES_PER_DAY,
