@@ -6,8 +6,9 @@ function to every item and returns the results in input order. The function must
 module-level function of the package (e.g. ``funnelsim.experiments.replicate.run_task``), never one
 defined in a notebook: process-pool and Dask workers import it by name.
 
-    >>> with make_executor("pool") as ex:
-    ...     results = ex.map(run_task, tasks)
+    >>> with make_executor("serial") as ex:  # "pool" and "dask" are used the same way
+    ...     ex.map(abs, [-2, 1, -3])
+    [2, 1, 3]
 """
 
 from __future__ import annotations
