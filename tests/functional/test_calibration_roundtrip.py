@@ -33,7 +33,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from funnelsim import load_scenario, simulate
+from funnelsim import kpis, load_scenario, simulate
 from funnelsim.errors import InputError
 from funnelsim.crm.calibrate import Calibration, calibrate, calibrate_file, write_calibrated
 from funnelsim.crm.export import write_export
@@ -232,10 +232,10 @@ def test_policies_come_from_the_base(calibration, base):
 
 
 def test_calibrated_kpis_match_the_original(calibration, truth):
-    original = pd.DataFrame([simulate(truth.with_overrides({"months": KPI_MONTHS}), seed, record_events=False).kpis()
+    original = pd.DataFrame([kpis(simulate(truth.with_overrides({"months": KPI_MONTHS}), seed, record_events=False))
                              for seed in range(100, 100 + REPLICATIONS)])
-    fitted = pd.DataFrame([simulate(calibration.scenario.with_overrides({"months": KPI_MONTHS}), seed,
-                                    record_events=False).kpis() for seed in range(200, 200 + REPLICATIONS)])
+    fitted = pd.DataFrame([kpis(simulate(calibration.scenario.with_overrides({"months": KPI_MONTHS}), seed,
+                                    record_events=False)) for seed in range(200, 200 + REPLICATIONS)])
     for kpi in KPIS:
         a, b = original[kpi], fitted[kpi]
         se = math.sqrt(a.var() / REPLICATIONS + b.var() / REPLICATIONS + a.var() * KPI_MONTHS / EXPORT_MONTHS)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnelsim import load_scenario, simulate
+from funnelsim import kpis, load_scenario, simulate
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 LEAD_ATTRIBUTES = ["created_at", "source", "persona", "legitimate", "fit", "interest", "reachable", "cost"]
@@ -36,7 +36,7 @@ def test_same_scenario_and_seed_give_identical_tables():
     pd.testing.assert_frame_equal(a.leads, b.leads)
     pd.testing.assert_frame_equal(a.events, b.events)
     pd.testing.assert_frame_equal(a.backlog, b.backlog)
-    assert a.kpis() == b.kpis()
+    assert kpis(a) == kpis(b)
 
 
 def test_different_seeds_give_different_leads():
@@ -49,7 +49,7 @@ def test_common_random_numbers_baseline_and_five_minute_sla_share_their_leads():
     b = run("five_minute_sla", 3, "months=2")
     pd.testing.assert_frame_equal(a.leads[LEAD_ATTRIBUTES], b.leads[LEAD_ATTRIBUTES])
     # ...and differ where the policy differs: how fast leads are touched
-    assert b.kpis()["speed_to_lead_median"] < a.kpis()["speed_to_lead_median"]
+    assert kpis(b)["speed_to_lead_median"] < kpis(a)["speed_to_lead_median"]
 
 
 @pytest.mark.parametrize("variant", ["more_reps", "daily_crm_pull", "hot_lead_alerts", "lead_cap_500", "no_show_reschedule", "score_first_queue"])
@@ -63,7 +63,7 @@ def test_every_lead_has_exactly_one_outcome_and_nothing_is_left_open():
     leads = result.leads
     assert leads["outcome"].notna().all()
     assert (leads["outcome"] == "open").sum() == 0
-    k = result.kpis()
+    k = kpis(result)
     leaks = sum(v for name, v in k.items() if name.startswith("leak_"))
     assert leaks + k["won_deals"] == k["leads"]
 
@@ -90,8 +90,8 @@ def test_more_reps_never_slower_to_first_touch(seed):
 def test_daily_crm_pull_gives_fewer_sqls_and_slower_touches(seed):
     continuous = run("baseline", seed, "months=3")
     daily = run("daily_crm_pull", seed, "months=3")
-    assert daily.kpis()["sqls"] < continuous.kpis()["sqls"]
-    assert daily.kpis()["speed_to_lead_median"] > 4 * continuous.kpis()["speed_to_lead_median"]
+    assert kpis(daily)["sqls"] < kpis(continuous)["sqls"]
+    assert kpis(daily)["speed_to_lead_median"] > 4 * kpis(continuous)["speed_to_lead_median"]
 
 
 def test_daily_crm_pull_assigns_only_at_the_pull_time_on_working_days():
@@ -109,7 +109,7 @@ OVERLOAD = ("months=4", "team.reps=2", "follow_up.ageing_days=30")
 def test_lead_cap_under_overload_changes_how_many_leads_age_out():
     capped = run("baseline", 2, *OVERLOAD, "routing.lead_cap=200", "routing.at_cap=nurture")
     uncapped = run("baseline", 2, *OVERLOAD, "routing.lead_cap=null")
-    kc, ku = capped.kpis(), uncapped.kpis()
+    kc, ku = kpis(capped), kpis(uncapped)
     assert ku["leak_aged_out"] > 0
     assert kc["leak_aged_out"] < ku["leak_aged_out"]
     assert kc["leak_capped_out"] > 0
@@ -118,9 +118,9 @@ def test_lead_cap_under_overload_changes_how_many_leads_age_out():
 
 
 def test_cap_overflow_policies():
-    wait = run("baseline", 3, *OVERLOAD, "routing.lead_cap=100", "routing.at_cap=wait").kpis()
-    discard = run("baseline", 3, *OVERLOAD, "routing.lead_cap=100", "routing.at_cap=discard").kpis()
-    nurture = run("baseline", 3, *OVERLOAD, "routing.lead_cap=100", "routing.at_cap=nurture").kpis()
+    wait = kpis(run("baseline", 3, *OVERLOAD, "routing.lead_cap=100", "routing.at_cap=wait"))
+    discard = kpis(run("baseline", 3, *OVERLOAD, "routing.lead_cap=100", "routing.at_cap=discard"))
+    nurture = kpis(run("baseline", 3, *OVERLOAD, "routing.lead_cap=100", "routing.at_cap=nurture"))
     assert discard["leak_capped_out"] > 0
     waited = run("baseline", 3, *OVERLOAD, "routing.lead_cap=100", "routing.at_cap=wait")
     assert waited.backlog["waiting_for_capacity"].max() > 0
@@ -143,7 +143,7 @@ def test_working_hours_no_call_outside_the_shift():
 def test_attempt_cadence_and_answer_probability():
     leads = run("baseline", 1, "months=1").leads
     assert leads["attempts"].max() == 6
-    never = run("baseline", 1, "months=1", "follow_up.answer_probability=0").kpis()
+    never = kpis(run("baseline", 1, "months=1", "follow_up.answer_probability=0"))
     assert never["contacted"] == 0
     assert never["leak_unresponsive"] > 0
 
@@ -162,8 +162,8 @@ def test_queue_order_oldest_first_helps_old_leads_newest_first_helps_new():
     newest = run("baseline", 1, *OVERLOAD, "routing.lead_cap=null", "team.queue_order=newest_first")
     oldest = run("baseline", 1, *OVERLOAD, "routing.lead_cap=null", "team.queue_order=oldest_first")
     # under overload, newest-first touches fresh leads fast and lets others age out
-    assert newest.kpis()["speed_to_lead_median"] < oldest.kpis()["speed_to_lead_median"]
-    assert newest.kpis()["leak_aged_out"] > 0
+    assert kpis(newest)["speed_to_lead_median"] < kpis(oldest)["speed_to_lead_median"]
+    assert kpis(newest)["leak_aged_out"] > 0
 
 
 def test_score_first_queue_touches_high_scores_sooner():
@@ -182,18 +182,18 @@ def test_hot_lead_alerts_put_clickers_in_front_of_a_rep_fast():
     clickers_plain = plain.leads[plain.leads["nurtured"] & plain.leads["mql_at"].notna()]
     assert hot["speed_to_lead"].median() < clickers_plain["speed_to_lead"].median()
     # alerts fire only for a click that makes the lead sales-ready: the same leads reach sales, sooner
-    assert alerts.kpis()["mqls"] == plain.kpis()["mqls"]
+    assert kpis(alerts)["mqls"] == kpis(plain)["mqls"]
 
 
 def test_nurture_disabled_means_no_second_chance():
-    k = run("baseline", 1, "months=1", "nurture.enabled=false").kpis()
+    k = kpis(run("baseline", 1, "months=1", "nurture.enabled=false"))
     leads = run("baseline", 1, "months=1", "nurture.enabled=false").leads
     assert not (leads["nurtured"] & leads["mql_at"].notna()).any()
     assert k["leak_unengaged"] > 0
 
 
 def test_marketing_filter_and_threshold():
-    strict = run("baseline", 1, "months=1", "marketing.min_fit=1.0").kpis()
+    strict = kpis(run("baseline", 1, "months=1", "marketing.min_fit=1.0"))
     assert strict["mqls"] == 0 and strict["leak_filtered"] == strict["leads"]
     everyone = run("baseline", 1, "months=1", "marketing.min_fit=0", "marketing.mql_threshold=0").leads
     assert everyone["mql_at"].notna().all()
@@ -223,18 +223,18 @@ def test_routing_policies_spread_the_load():
 
 
 def test_demo_no_shows_and_reschedules():
-    none = run("baseline", 1, "months=3", "demo.no_show_probability=0").kpis()
+    none = kpis(run("baseline", 1, "months=3", "demo.no_show_probability=0"))
     assert none["leak_no_show"] == 0
-    once = run("baseline", 1, "months=3").kpis()
-    thrice = run("no_show_reschedule", 1, "months=3").kpis()
+    once = kpis(run("baseline", 1, "months=3"))
+    thrice = kpis(run("no_show_reschedule", 1, "months=3"))
     assert thrice["leak_no_show"] < once["leak_no_show"]
     assert thrice["demos_held"] > once["demos_held"]
 
 
 def test_deals_win_rate_value_and_costs():
-    zero = run("baseline", 1, "months=2", "opportunities.win_rate=0").kpis()
+    zero = kpis(run("baseline", 1, "months=2", "opportunities.win_rate=0"))
     assert zero["won_deals"] == 0 and zero["revenue"] == 0
-    k = run("baseline", 1, "months=2").kpis()
+    k = kpis(run("baseline", 1, "months=2"))
     sc = scenario("baseline", "months=2")
     # reps are paid for every month they work: the two arrival months and the cohort's tail
     assert k["work_months"] >= 2 and k["rep_cost"] == pytest.approx(sc.team.reps * 9000 * k["work_months"])
@@ -246,29 +246,29 @@ def test_deals_win_rate_value_and_costs():
 
 
 def test_sources_scale_volume():
-    small = run("baseline", 1, "months=1").kpis()["leads"]
-    double = run(
+    small = kpis(run("baseline", 1, "months=1"))["leads"]
+    double = kpis(run(
         "baseline", 1, "months=1", *[f"sources.{i}.leads_per_month={v * 2}" for i, v in enumerate((2200, 1000, 500, 300))]
-    ).kpis()["leads"]
+    ))["leads"]
     assert double == pytest.approx(2 * small, rel=0.05)
 
 
 def test_curve_choice_changes_qualification():
-    flat = run("baseline", 1, "months=2", "speed_to_lead.curve=none").kpis()
-    published = run("baseline", 1, "months=2").kpis()
+    flat = kpis(run("baseline", 1, "months=2", "speed_to_lead.curve=none"))
+    published = kpis(run("baseline", 1, "months=2"))
     # with no decay every contact gets p_durable + p_perishable: far more SQLs
     assert flat["sqls"] > 1.5 * published["sqls"]
 
 
 def test_baseline_lands_near_one_percent_lead_to_won():
-    k = run("baseline", 11, "months=12").kpis()
+    k = kpis(run("baseline", 11, "months=12"))
     assert 0.005 <= k["lead_to_won"] <= 0.012
     assert 0.3 <= k["rep_utilisation"] <= 0.9
 
 
 def test_sla_clock_business_hours_vs_calendar():
-    business = run("baseline", 1, "months=2").kpis()
-    calendar = run("baseline", 1, "months=2", "sla.clock=calendar").kpis()
+    business = kpis(run("baseline", 1, "months=2"))
+    calendar = kpis(run("baseline", 1, "months=2", "sla.clock=calendar"))
     # a lead that arrives at night and is called in the first hour of the shift is on time in
     # business hours, late in calendar time: the business-hours clock can only be kinder
     assert business["sla_compliance"] > calendar["sla_compliance"]
@@ -276,5 +276,5 @@ def test_sla_clock_business_hours_vs_calendar():
 
 
 def test_enough_reps_with_a_short_inbox_check_meet_a_95_percent_sla():
-    k = run("baseline", 1, "months=1", "team.reps=20", "team.tiers=[]", "team.new_lead_check_minutes=15").kpis()
+    k = kpis(run("baseline", 1, "months=1", "team.reps=20", "team.tiers=[]", "team.new_lead_check_minutes=15"))
     assert k["sla_compliance"] >= 0.95

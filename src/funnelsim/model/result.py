@@ -28,9 +28,3 @@ class SimulationResult:
     backlog: pd.DataFrame  # daily samples of open leads, waiting leads and due calls
     reps: pd.DataFrame  # one row per rep: tier, skill, speed, busy and duty minutes, utilisation, calls, demos
     stats: dict[str, float]
-
-    def kpis(self) -> dict[str, float]:
-        """Every KPI of this replication (shorthand for ``funnelsim.metrics.kpis(result)``)."""
-        from ..metrics import kpis  # the KPI layer sits above the model; imported when asked
-
-        return kpis(self)
