@@ -40,6 +40,7 @@ __all__ = [
     "scenario_from_dict",
     "apply_overrides",
     "parse_duration",
+    "clock_minutes",
     "MINUTES_PER_DAY",
     "MINUTES_PER_MONTH",
     "MIN_AGEING_DAYS",
@@ -265,11 +266,12 @@ class Routing(_Model):
         if not value:
             raise ValueError("needs at least one time of day such as '09:00'")
         for item in value:
-            _clock(item)
+            clock_minutes(item)
         return value
 
 
-def _clock(text: Any) -> float:
+def clock_minutes(text: Any) -> float:
+    """Minutes after midnight of a time of day such as '09:00' (00:00 to 24:00); ValueError otherwise."""
     if not isinstance(text, str) or not re.match(r"^\d{1,2}:\d{2}$", text.strip()):
         raise ValueError(f"{text!r} is not a time of day such as '09:00'")
     hours, minutes = (int(x) for x in text.strip().split(":"))
@@ -330,7 +332,7 @@ class Team(_Model):
         parts = value.split("-") if isinstance(value, str) else []
         if len(parts) != 2:
             raise ValueError(f"{value!r} is not a range of hours such as '09:00-17:00'")
-        start, end = (_clock(p) for p in parts)
+        start, end = (clock_minutes(p) for p in parts)
         if end <= start:
             raise ValueError(f"{value!r}: the end must come after the start")
         return value
@@ -364,7 +366,7 @@ class Team(_Model):
     @property
     def shift(self) -> tuple[float, float]:
         start, end = self.working_hours.split("-")
-        return _clock(start), _clock(end)
+        return clock_minutes(start), clock_minutes(end)
 
 
 class SLA(_Model):

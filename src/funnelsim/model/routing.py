@@ -22,15 +22,11 @@ import heapq
 import math
 from collections import deque
 
+from ..scenario import clock_minutes
 from ..units import MINUTES_PER_DAY
 from .items import Lead, Rep
 
 __all__ = ["RoutingStep"]
-
-
-def _minutes_of_day(text: str) -> float:
-    hours, minutes = (int(x) for x in text.strip().split(":"))
-    return hours * 60.0 + minutes
 
 
 class RoutingStep:
@@ -50,7 +46,7 @@ class RoutingStep:
 
     def _batcher(self):
         env = self.env
-        times = sorted(_minutes_of_day(t) for t in self.scenario.routing.batch_times)
+        times = sorted(clock_minutes(t) for t in self.scenario.routing.batch_times)
         days = self.cal.days
         day = 0
         while not self._finished():
