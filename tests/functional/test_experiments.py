@@ -57,6 +57,7 @@ def test_identical_scenarios_show_no_difference_at_all(short_baseline: Scenario,
     assert set(result.table[result.table["kpi"].isin(NO_VERDICT_KPIS)]["verdict"]) == {"no verdict"}
 
 
+@pytest.mark.slow
 def test_common_random_numbers_narrow_the_interval_at_least_twofold(scenarios_dir: Path, serial) -> None:
     """Issue requirement: paired CI of won deals (baseline vs five_minute_sla) ≥ 2x narrower than independent."""
     base = load_scenario(scenarios_dir / "baseline.yaml", ["months=2"])

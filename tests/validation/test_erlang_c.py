@@ -23,6 +23,8 @@ from funnelsim.scenario import MINUTES_PER_MONTH
 MMC = Path(__file__).resolve().parents[2] / "scenarios" / "validation" / "mmc.yaml"
 REPLICATIONS = 8
 
+pytestmark = pytest.mark.slow  # replications of M/M/c runs against Erlang C: seconds each
+
 
 def erlang_c(c: int, lam: float, mu: float) -> tuple[float, float]:
     """P(wait > 0) and mean wait in queue for M/M/c."""

@@ -74,6 +74,7 @@ def experiment():
 BANDS = [(0, 2), (2, 4), (4, 6), (6, 9), (9, 11), (11, 20), (20, 25), (25, 35), (35, 60), (60, 120)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lo,hi", BANDS)
 def test_simulated_qualification_follows_the_curve(lo, hi):
     delay, qualified = experiment()
@@ -101,12 +102,14 @@ def _odds_ratio_ci(a_band, b_band):
     return math.exp(log_or - 1.96 * se), math.exp(log_or + 1.96 * se), curve
 
 
+@pytest.mark.slow
 def test_simulated_odds_ratio_5_vs_30_minutes():
     lo, hi, curve = _odds_ratio_ci((4, 6), (25, 35))
     assert lo <= curve <= hi
     assert lo <= 30 and hi >= 15, f"simulated 95% CI [{lo:.1f}, {hi:.1f}] misses the published range [15, 30]"
 
 
+@pytest.mark.slow
 def test_simulated_odds_ratio_5_vs_10_minutes():
     lo, hi, curve = _odds_ratio_ci((4, 6), (9, 11))
     assert lo <= curve <= hi
