@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .units import MINUTES_PER_DAY, MINUTES_PER_HOUR, MINUTES_PER_MONTH, MINUTES_PER_WEEK, WEEKDAYS
+from .calendar import BusinessCalendar
+from .units import MINUTES_PER_HOUR, MINUTES_PER_MONTH, MINUTES_PER_WEEK, WEEKDAYS
 from .vocabulary import FUNNEL_STAGES, LEAK_REASONS
 
 if TYPE_CHECKING:
@@ -224,26 +225,9 @@ def leak_table(result: "SimulationResult") -> pd.DataFrame:
     return table
 
 
-def _duty_before(team: Any, t: np.ndarray) -> np.ndarray:
-    """On-duty minutes of one rep of `team` in [0, t) (the clock's day 0 is a Monday); NaN stays NaN."""
-    t = np.asarray(t, dtype=float)
-    start, end, days = _team_hours(team)
-    shift = end - start
-    working = np.array([d in days for d in WEEKDAYS], dtype=float)
-    if shift >= MINUTES_PER_DAY and working.all():
-        return t.copy()
-    weeks = np.floor(t / MINUTES_PER_WEEK)
-    offset = t - weeks * MINUTES_PER_WEEK
-    day = np.nan_to_num(np.floor(offset / MINUTES_PER_DAY), nan=0.0).astype(int).clip(0, 6)
-    tod = offset - day * MINUTES_PER_DAY
-    before_day = np.concatenate([[0.0], np.cumsum(working)])  # working days before weekday d
-    out = weeks * shift * working.sum() + before_day[day] * shift + np.clip(tod - start, 0.0, shift) * working[day]
-    return np.where(np.isnan(t), np.nan, out)
-
-
 def duty_between(team: Any, start: Any, end: Any) -> np.ndarray:
     """On-duty minutes of `team` in [start, end): how long a clock that runs in business hours ran."""
-    return _duty_before(team, end) - _duty_before(team, start)
+    return BusinessCalendar(team).duty_between(np.asarray(start, dtype=float), np.asarray(end, dtype=float))
 
 
 def sla_minutes(result: "SimulationResult", start: pd.Series, end: pd.Series) -> np.ndarray:
