@@ -9,7 +9,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from funnelsim.crm.calibrate.assemble import _Collector, _Export, _half_life, _latent_quality, _reschedule, _review_days
+from funnelsim.crm.calibrate.demos import _reschedule
+from funnelsim.crm.calibrate.fitting import _Collector, _Export, _half_life
+from funnelsim.crm.calibrate.nurture import _review_days
+from funnelsim.crm.calibrate.quality import _latent_quality
 from funnelsim.scenario import Scenario
 
 
