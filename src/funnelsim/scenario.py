@@ -41,6 +41,7 @@ __all__ = [
     "apply_overrides",
     "parse_duration",
     "clock_minutes",
+    "merge_mappings",
     "MINUTES_PER_DAY",
     "MINUTES_PER_MONTH",
     "MIN_AGEING_DAYS",
@@ -628,12 +629,12 @@ def _read_yaml(path: Path) -> Any:
         raise ScenarioError(str(path), None, f"YAML syntax error{where}: {exc.problem}") from None
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def merge_mappings(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Deep merge: mappings merge key by key; lists and scalars replace."""
     out = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_mappings(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -676,7 +677,7 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ScenarioError(str(path), "extends", f"target {parent!r} is not a usable path: {reason}") from None
     if not found:
         raise ScenarioError(str(path), "extends", f"target {parent!r} not found (looked for {target})")
-    return _merge(_resolve(target, (*chain, path)), data)
+    return merge_mappings(_resolve(target, (*chain, path)), data)
 
 
 def describe_reason(exc: BaseException) -> str:

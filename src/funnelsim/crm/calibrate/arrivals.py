@@ -22,7 +22,7 @@ _MIN_DAYS = 7.0
 def _arrivals(data: _Export, col: _Collector, tables: dict[str, pd.DataFrame]) -> tuple[dict[str, Any], float]:
     """The fitted ``months`` and ``arrivals``, and the minutes of exposure weighted by the fitted week
     (each source's volume per month is its leads over them, :func:`funnelsim.crm.calibrate.sources._sources`)."""
-    from scipy import stats  # here, not at the top: scipy.stats is slow to import
+    from scipy import stats
     created = data.t["created_at"]
     a, b = float(created.min()), float(created.max())
     if b - a < _MIN_DAYS * MINUTES_PER_DAY:

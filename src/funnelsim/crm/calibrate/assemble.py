@@ -57,7 +57,7 @@ import yaml
 
 from ...atomic import atomic_path
 from ...errors import InputError
-from ...scenario import Scenario, load_scenario, scenario_from_dict
+from ...scenario import Scenario, load_scenario, merge_mappings, scenario_from_dict
 from ...stats import wilson_interval
 from ..read import read_export
 from .arrivals import _arrivals
@@ -197,15 +197,6 @@ def _conversion(data: _Export) -> pd.DataFrame:
 # --------------------------------------------------------------------------- entry points
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
 
 def calibrate(export: pd.DataFrame, base: Scenario | None = None, source: str = "export") -> Calibration:
     """Fit a scenario to an export read by :func:`funnelsim.crm.read.read_export`.
@@ -238,14 +229,14 @@ def calibrate(export: pd.DataFrame, base: Scenario | None = None, source: str = 
             persona["deal_value_multiplier"] = _sig(multipliers[persona["name"]])
     leads_part: dict[str, Any] = {k: quality[k] for k in ("personas", "junk", "concentration") if k in quality}
     for part in (response, sql, deals):
-        leads_part = _merge(leads_part, part.pop("leads", {}))
+        leads_part = merge_mappings(leads_part, part.pop("leads", {}))
     fitted["leads"] = leads_part
     for part in (nurture, response, sql, demos, deals):
         for key, value in part.items():
-            fitted[key] = _merge(fitted.get(key, {}), value) if isinstance(value, dict) else value
+            fitted[key] = merge_mappings(fitted.get(key, {}), value) if isinstance(value, dict) else value
     tables["conversion"] = _conversion(data)
     tables["decay_rates"] = pd.DataFrame(col.rates, columns=["parameter", "rate_per_day", "se"])
-    merged = _merge(base.model_dump(mode="json"), fitted)
+    merged = merge_mappings(base.model_dump(mode="json"), fitted)
     merged["name"] = "calibrated"
     first, last = export["created_at"].min(), export["created_at"].max()
     merged["description"] = (f"Calibrated from {Path(source).name}: {len(export):,} leads created "

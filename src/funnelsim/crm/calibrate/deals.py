@@ -22,7 +22,7 @@ from .quality import _Latent
 def _deals(data: _Export, base: Scenario, col: _Collector, latent: _Latent,
            skill: np.ndarray) -> tuple[dict[str, Any], dict[str, float]]:
     """The fitted ``opportunities`` and ``leads.quality`` parts, and each persona's deal value multiplier."""
-    from scipy import optimize, stats  # here, not at the top: scipy.stats is slow to import
+    from scipy import optimize, stats
     frame = data.frame
     opp_out: dict[str, Any] = {}
     quality: dict[str, Any] = {}

@@ -18,7 +18,7 @@ from .fitting import _clip01, _Collector, _Export, _hessian_se, _se_binomial, _s
 
 
 def _handoff_and_nurture(data: _Export, base: Scenario, col: _Collector) -> dict[str, Any]:
-    from scipy import optimize, stats  # here, not at the top: scipy.stats is slow to import
+    from scipy import optimize, stats
     frame = data.frame
     out: dict[str, Any] = {}
     direct = frame["mql"].to_numpy() & ~frame["nurtured"].to_numpy()

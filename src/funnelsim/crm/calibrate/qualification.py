@@ -50,7 +50,7 @@ def _speed_to_lead(data: _Export, base: Scenario, col: _Collector, tables: dict[
     approximation. The slopes fitted on the raw inverted features (attenuated by their
     noise) are shown as a check.
     """
-    from scipy import optimize, stats  # here, not at the top: scipy.stats is slow to import
+    from scipy import optimize, stats
     frame = data.frame
     contacted = ~np.isnan(data.t["contacted_at"])
     legit = frame["persona"].to_numpy() != UNKNOWN_PERSONA

@@ -79,7 +79,7 @@ def _lead_quality(data: _Export, base: Scenario, col: _Collector) -> dict[str, A
 
 def _mql_checks(data: _Export, base: Scenario, quality: dict[str, Any], col: _Collector) -> None:
     """Do the fitted fit/interest distributions and the base's marketing rule reproduce who qualifies?"""
-    from scipy import stats  # here, not at the top: scipy.stats is slow to import
+    from scipy import stats
     mk = base.marketing
     if mk.score_model is not None or "concentration" not in quality:
         return
@@ -151,7 +151,7 @@ class _Latent:
 
 
 def _latent_quality(data: _Export, base: Scenario, quality: dict[str, Any]) -> _Latent:
-    from scipy import stats  # here, not at the top: scipy.stats is slow to import
+    from scipy import stats
     frame = data.frame
     n = len(frame)
     persona = frame["persona"].to_numpy()

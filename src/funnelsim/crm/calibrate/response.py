@@ -75,7 +75,7 @@ def _response(data: _Export, base: Scenario, col: _Collector, tables: dict[str, 
     r·Π_{k<K}(1 − q_k)·q_K, no contact after K attempts (1 − r) + r·Π_{k≤K}(1 − q_k).
     Maximum likelihood over the decay rate ln 2 / half-life ≥ 0 (0: answering never cools).
     """
-    from scipy import optimize, stats  # here, not at the top: scipy.stats is slow to import
+    from scipy import optimize, stats
     frame = data.frame
     attempts = frame["attempts"].to_numpy()
     tried = attempts > 0
