@@ -6,12 +6,17 @@ same leads), so the expected direction of each change is the model's, not a stor
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import pytest
 
 from funnelsim import load_scenario
+from funnelsim.present.format import count
+from funnelsim.present.html import NO_MATHS, maths_spans
 from funnelsim.present.widgets import LEAD_CAP_CHOICES, RECLAIM_CHOICES, SLA_CHOICES, WhatIfPanel
+from funnelsim.present.words import NO_CHANGE_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -129,5 +134,134 @@ def test_choices_include_the_scenarios_own_values() -> None:
     assert panel.reclaim.value == 10 and 10 not in dict(RECLAIM_CHOICES).values()
     assert ("10 days", 10.0) in panel.reclaim.options
     summary = panel.summary_table()
-    assert list(summary.columns) == [odd.name, "what_if"]
+    assert list(summary.columns) == [odd.name, NO_CHANGE_NAME]  # named in words, never the code name
     assert "Won deals" in summary.index
+
+
+# --------------------------------------------------------------------------- one figure, one definition
+
+
+@pytest.fixture
+def quick() -> WhatIfPanel:
+    return WhatIfPanel(BASELINE, replications=2, months=0.25, seed=5)
+
+
+def _table(panel: WhatIfPanel) -> dict[str, list[str]]:
+    rows = re.findall(r"<td data-kpi='(\w+)'[^>]*>([^<]*)</td>", panel.table.value)
+    out: dict[str, list[str]] = {}
+    for kpi, text in rows:
+        out.setdefault(kpi, []).append(html.unescape(text))
+    return out
+
+
+def test_table_and_charts_agree_on_each_figure_clock_and_rounding(quick: WhatIfPanel) -> None:
+    quick.reps.value = 2
+    quick.first_touch_sla.value = 5.0
+    table = _table(quick)
+    names = [quick.baseline.name, quick.what_if_name]
+    legend = [t.get_text() for t in quick.speed_figure.axes[0].get_legend().get_texts()]
+    for i, name in enumerate(names):
+        # the legend's median and share within 1 hour are the table's cells, character for character
+        assert legend[i] == f"{name} (median {table['speed_to_lead_median'][i]}, " \
+                            f"{table['touched_within_1_hour'][i]} within 1 h)"
+    # won deals read the same on the funnel's bar as in the table ("15.3" in both, not "15.33" and "15")
+    bar_labels = {t.get_text() for t in quick.funnel_figure.axes[0].texts}
+    assert set(table["won_deals"]) <= bar_labels
+    assert table["won_deals"][0] == count(quick.value("won_deals", quick.baseline.name))
+    # each clock is named: speed-to-lead on the wall clock from engaging, the SLA in business hours from hand-off
+    assert "wall clock from the lead engaging" in quick.speed_figure.axes[0].get_xlabel()
+    assert "Speed-to-lead, median of all MQLs (wall clock from the lead engaging)" in quick.table.value
+    assert "MQLs touched within 1 hour (wall clock from the lead engaging)" in quick.table.value
+    assert "first-touch SLA (business hours from the hand-off to sales)" in quick.table.value
+    assert [str(i) for i in quick.summary_table().index].count(
+        "MQLs touched within the first-touch SLA (business hours from the hand-off to sales)") == 1
+
+
+def test_the_what_if_is_named_after_what_changed_and_resets_to_the_baseline(quick: WhatIfPanel) -> None:
+    assert quick.what_if_name == NO_CHANGE_NAME
+    quick.reps.value = 6
+    quick.first_touch_sla.value = 5.0
+    assert quick.what_if_name == "6 reps, 5-min SLA"
+    assert ">6 reps, 5-min SLA</th>" in quick.table.value and ">what_if<" not in quick.table.value
+    assert list(quick.summary_table().columns) == [quick.baseline.name, "6 reps, 5-min SLA"]
+    legend = [t.get_text() for t in quick.speed_figure.axes[0].get_legend().get_texts()]
+    assert legend[1].startswith("6 reps, 5-min SLA (median")
+    assert quick.value("won_deals") != quick.value("won_deals", quick.baseline.name) or \
+        quick.value("speed_to_lead_median") != quick.value("speed_to_lead_median", quick.baseline.name)
+    updates = []
+    quick.speed_image.observe(lambda change: updates.append(change), names="value")
+    quick.reset_button.click()
+    assert len(updates) == 1  # one recompute for the whole reset, not one per lever
+    assert (quick.reps.value, quick.first_touch_sla.value) == (4, 60.0)
+    assert quick.what_if_name == NO_CHANGE_NAME
+    assert quick.scenario().hash == quick.baseline.with_overrides({"name": "what_if"}).hash
+    for kpi in ("won_deals", "speed_to_lead_median", "revenue_per_month"):
+        assert quick.value(kpi) == quick.value(kpi, quick.baseline.name)
+
+
+def test_controls_are_disabled_and_the_panel_says_so_while_it_recomputes(quick: WhatIfPanel, monkeypatch) -> None:
+    seen = []
+    simulate = quick._simulate
+
+    def watched(scenario):
+        seen.append(([c.disabled for c in quick.controls], quick.reset_button.disabled,
+                     quick.reset_button.description, quick.status.value, quick.busy))
+        return simulate(scenario)
+
+    monkeypatch.setattr(quick, "_simulate", watched)
+    quick.attempts.value = 3
+    (disabled, reset_disabled, button, status, busy), = seen
+    assert all(disabled) and reset_disabled and busy
+    assert button == "Re-simulating…" and "Re-simulating" in status
+    assert not any(c.disabled for c in quick.controls) and not quick.reset_button.disabled and not quick.busy
+    assert quick.reset_button.description == "Reset to baseline" and "Re-simulated 2 replications" in quick.status.value
+
+
+def test_the_summary_below_the_panel_follows_it(quick: WhatIfPanel, monkeypatch) -> None:
+    shown: list[str] = []
+
+    class Handle:  # what IPython's display(..., display_id=True) returns in a kernel
+        def update(self, obj) -> None:
+            shown.append(obj._repr_html_())
+
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, display_id=None: shown.append(obj._repr_html_())
+                        or Handle())
+    quick.live_summary()._ipython_display_()  # the notebook cell below the panel
+    before = shown[-1]
+    quick.reps.value = 1
+    assert len(shown) == 2 and shown[-1] != before  # the same output, redrawn by the update
+    live = quick.summary_view
+    assert shown[-1] == live.value == quick.live_summary()._repr_html_()
+    table = quick.summary_table()
+    for kpi, row in table.iterrows():
+        for text in row:
+            assert html.escape(str(text)) in live.value, (kpi, text)
+    assert ">1 rep</th>" in live.value and "data-scenario='what_if'" in live.value
+
+
+def test_every_control_says_its_unit(quick: WhatIfPanel) -> None:
+    quick.first_touch_sla.value = 5.0
+    settings = quick.settings_text()
+    assert "First-touch SLA = 5 min (business hours from the hand-off to sales)" in settings
+    assert "Sales reps = 4 reps" in settings and "Call attempts = 6 calls per lead" in settings
+    assert "Lead cap per rep = no cap" in settings and "Reclaim untouched after = never" in settings
+    assert "First-touch SLA = 5 min" in quick.status.value
+    for slider in (quick.reps, quick.attempts):  # a slider's readout is a bare number: its unit is in its name
+        assert re.search(r"\((people|per lead)\)$", slider.description)
+    for menu in (quick.first_touch_sla, quick.lead_cap, quick.reclaim):
+        assert all(re.search(r"\b(min|minutes?|hours?|days?|open leads|no cap|never)\b", label)
+                   for label, _ in menu.options), menu.description
+
+
+def test_no_html_of_the_panel_can_be_read_as_maths(quick: WhatIfPanel) -> None:
+    quick.reps.value = 6
+    shown = {"note": quick.widget.children[0].value, "table": quick.table.value, "status": quick.status.value,
+             "summary": quick.live_summary()._repr_html_(), "summary_table": quick.summary_table()._repr_html_()}
+    for name, markup in shown.items():
+        assert NO_MATHS in markup.split(">", 1)[0], name  # the outermost element carries the marks
+        assert maths_spans(markup) == [], name
+    # revenue and cost per acquisition are dollars: unmarked, MathJax would typeset them
+    bare = shown["summary"].replace("tex2jax_ignore", "").replace("mathjax_ignore", "")
+    assert maths_spans(bare)

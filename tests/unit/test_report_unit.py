@@ -20,8 +20,12 @@ from funnelsim.cli import main
 from funnelsim.experiments.compare import TABLE_COLUMNS, Comparison
 from funnelsim.experiments.replicate import RUN_COLUMNS
 from funnelsim.present.ab_report import SECTIONS, ABReport
+from funnelsim.present.format import count, format_value
+from funnelsim.present.html import NO_MATHS, frame_html, maths_spans, no_maths
+from funnelsim.present.plots import speed_legend
 from funnelsim.present.render import notebook_to_html
-from funnelsim.present.words import assumptions_table, change_phrase, summary_sentences
+from funnelsim.present.widgets import SummaryFrame
+from funnelsim.present.words import NO_CHANGE_NAME, assumptions_table, change_phrase, summary_sentences, what_if_name
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -195,3 +199,61 @@ def test_report_command_rejects_bad_input_in_one_line(argv: list[str], fragment:
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("funnelsim: error: ") and fragment in err
     assert not (ROOT / "reports" / "baseline_vs_nope.html").exists()
+
+
+# --------------------------------------------------------------------------- no front-end reads money as maths
+
+
+def _unmarked(markup: str) -> str:
+    return markup.replace("tex2jax_ignore", "").replace("mathjax_ignore", "")
+
+
+def test_every_report_part_shown_in_a_notebook_is_marked_so_mathjax_leaves_money_alone(baseline) -> None:
+    variant = load_scenario(SCENARIOS / "five_minute_sla.yaml").model_copy(update={"name": "variant"})
+    report = _finished_report(baseline, variant)
+    parts = {"header": report.header(), **{key: report.section(key) for key in ("summary", "verdict", "money")}}
+    for key, markup in parts.items():
+        assert markup.lstrip().startswith(f'<div class="funnelsim-report {NO_MATHS}">'), key
+        assert maths_spans(markup) == [], key
+    # the money is there: without the marks, MathJax would typeset "$20k a month (95% CI $5.0k–$35k)"
+    assert maths_spans(_unmarked(parts["summary"])) and maths_spans(_unmarked(parts["verdict"]))
+    page = report.to_html()
+    assert maths_spans(page) == [] and "mathjax" not in page.lower().replace(NO_MATHS.split()[1], "")
+
+
+def test_tables_we_render_are_marked_and_pandas_mathjax_is_off() -> None:
+    frame = pd.DataFrame({"baseline": ["$500,000 ($480,000 – $520,000)"], "6 reps": ["$560,000 ($530k – $590k)"]})
+    for markup in (frame_html(frame), SummaryFrame(frame)._repr_html_()):
+        assert markup.startswith(f'<div class="{NO_MATHS}">') and maths_spans(markup) == []
+        assert 'class="dataframe tex2jax_ignore' in markup  # display.html.use_mathjax off as well
+    assert maths_spans(frame.to_html()) != []  # pandas' own HTML alone would be typeset
+    assert pd.get_option("display.html.use_mathjax")  # switched off only while we render, not globally
+    assert maths_spans("<p>cost $5 and $6</p>") == ["$5 and $"]
+    assert maths_spans(no_maths("<p>cost $5 and $6</p>")) == []
+    assert maths_spans('<style>a{x:"$"} b{y:"$"}</style><p>$ only one</p>') == []
+
+
+def test_the_report_page_keeps_mathjax_out_and_drops_progress_widgets() -> None:
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                                "widgets": {"application/vnd.jupyter.widget-state+json": {"state": {}}}})
+    cell = new_code_cell("report = build_report(...)", execution_count=1)
+    cell.outputs = [new_output("display_data", data={"text/plain": "baseline: 100%|####| 3/3",
+                                                     "application/vnd.jupyter.widget-view+json": {
+                                                         "model_id": "abc", "version_major": 2, "version_minor": 0}}),
+                    new_output("display_data", data={"text/html": no_maths("<p>revenue $60k ($40k–$80k)</p>")})]
+    nb.cells = [cell]
+    page = notebook_to_html(nb, "t")
+    assert "revenue $60k" in page and "3/3" not in page and "MathJax.js" not in page and "mathjax.org" not in page
+    assert maths_spans(page) == []
+
+
+def test_one_count_format_for_tables_and_charts_and_short_what_if_names(baseline) -> None:
+    assert count(15.333) == format_value("won_deals", 15.333) == "15.3"
+    assert count(15.0) == "15" and count(1234.6) == format_value("mqls", 1234.6) == "1,235"
+    assert speed_legend("6 reps", 84.66, 0.4812) == "6 reps (median 84.7 min, 48.1% within 1 h)"
+    assert format_value("speed_to_lead_median", 84.66) == "84.7 min"
+    more = baseline.with_overrides({"team.reps": 6, "sla.first_touch_minutes": 5.0, "name": "what_if"})
+    assert what_if_name(baseline, more) == "6 reps, 5-min SLA"
+    assert what_if_name(baseline, baseline.with_overrides({"name": "what_if"})) == NO_CHANGE_NAME
+    capped = baseline.with_overrides({"routing.lead_cap": 50, "follow_up.attempt_offsets": [0, 30]})
+    assert what_if_name(baseline, capped) == "cap of 50 leads, 2 calls"

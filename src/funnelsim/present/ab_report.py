@@ -168,7 +168,7 @@ class ABReport:
         """Display the header (``key=None``) or one section in a notebook."""
         from IPython.display import HTML, display
 
-        display(HTML(self.header() if key is None else self.section(key)))
+        display(HTML(self.header() if key is None else self.section(key)))  # each marked NO_MATHS
 
     def to_html(self) -> str:
         """The whole report as one HTML document without a notebook (previews, tests)."""

@@ -43,14 +43,15 @@ def format_value(name: str, value: float | None) -> str:
         return f"${value:,.0f}"
     if unit == "minutes":
         return f"{value:,.1f} min" if value < 120 else f"{value / 60:,.1f} h"
-    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.2f}"
+    return count(value)
 
 
 def count(value: float) -> str:
-    """A count on a chart: whole numbers from 10 up, one decimal below."""
+    """A count (often a mean over replications), the same in tables and on charts: whole numbers
+    from 100 up and for whole values, one decimal below ('15.3 won deals' in the table and on the bar)."""
     if not math.isfinite(value):
         return "—"
-    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.1f}"
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.1f}"
 
 
 def money(value: float, signed: bool = False) -> str:

@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter
 
 from ..metrics import kpi_label, speed_quantile
 from ..vocabulary import FUNNEL_STAGES, LEAK_LABELS, LEAK_REASONS, STAGE_KPIS, STAGE_LABELS
-from .format import count, format_minutes, kpi_unit, money, short_value
+from .format import count, format_minutes, format_value, kpi_unit, money, short_value
 
 __all__ = [
     "FUNNEL_KPIS",
@@ -30,6 +30,9 @@ __all__ = [
     "PALETTE",
     "funnel_figure",
     "speed_to_lead_figure",
+    "speed_legend",
+    "SPEED_CLOCK",
+    "SLA_CLOCK",
     "leak_figure",
     "money_figure",
     "effect_figure",
@@ -103,14 +106,30 @@ _TIME_TICKS: tuple[tuple[float, str], ...] = (
 )
 
 
+#: the clock of the speed-to-lead curve, said on the chart and beside every table of it
+SPEED_CLOCK = "wall clock from the lead engaging"
+#: the clock of the first-touch SLA (and its compliance), which the curve does not use
+SLA_CLOCK = "business hours from the hand-off to sales"
+
+
+def speed_legend(name: str, median: float, within_hour: float) -> str:
+    """The legend of one speed-to-lead curve, formatted exactly as the KPI tables format the two figures."""
+    return (f"{name} (median {format_value('speed_to_lead_median', median)}, "
+            f"{format_value('touched_within_1_hour', within_hour)} within 1 h)")
+
+
 def speed_to_lead_figure(speed: Mapping[str, np.ndarray | pd.Series], slas: Mapping[str, float] | None = None,
-                         *, title: str | None = None) -> Figure:
+                         *, title: str | None = None, labels: Mapping[str, str] | None = None) -> Figure:
     """Share of MQLs first touched within t minutes of engaging (one curve per scenario).
 
     ``speed`` maps scenario name to speed-to-lead values in minutes of every MQL (a lead not
     touched is NaN or +inf: it keeps the curve below 100%); ``slas`` maps name to its
-    first-touch SLA. The median in the legend counts every MQL ("not touched" when fewer
-    than half were).
+    first-touch SLA. The time is wall-clock from engaging (:data:`SPEED_CLOCK`); the SLA lines
+    are drawn for reference but the SLA counts business hours from hand-off (:data:`SLA_CLOCK`).
+    The legend (unless ``labels`` gives one per name, as the what-if panel does from its table's
+    figures) holds the median and the share within 1 hour of these values, formatted by
+    :func:`speed_legend` like the KPI tables; the median counts every MQL ("not touched" when
+    fewer than half were).
     """
     fig = Figure(figsize=(8.5, 3.8), layout="constrained")
     ax = fig.add_subplot()
@@ -123,25 +142,26 @@ def speed_to_lead_figure(speed: Mapping[str, np.ndarray | pd.Series], slas: Mapp
             continue
         touched = np.clip(touched, 0.1, None)
         share = np.arange(1, len(touched) + 1) / total
-        median = speed_quantile(arr, 0.5)
-        median_text = format_minutes(median) if math.isfinite(median) else "not touched"
-        ax.step(touched, share, where="post", color=_colour(i), lw=1.8,
-                label=f"{name} (median {median_text}, {len(touched) / total:.0%} touched)")
+        label = (labels or {}).get(name) or speed_legend(
+            name, speed_quantile(arr, 0.5), float((arr <= 60.0 + 1e-9).sum()) / total)
+        ax.step(touched, share, where="post", color=_colour(i), lw=1.8, label=label)
         upper = max(upper, float(touched[-1]))
         if slas and name in slas and slas[name] is not None:
             ax.axvline(max(float(slas[name]), 0.1), color=_colour(i), ls="--", lw=1)
-            ax.text(max(float(slas[name]), 0.1) * 1.05, 0.03 + 0.07 * i, f"SLA {format_minutes(float(slas[name]))}",
-                    color=_colour(i), fontsize=8)
+            ax.text(max(float(slas[name]), 0.1) * 1.05, 0.03 + 0.07 * i,
+                    f"SLA {format_minutes(float(slas[name]))} (business hours from hand-off)", color=_colour(i),
+                    fontsize=7)
     ax.set_xscale("log")
     ticks = [(t, label) for t, label in _TIME_TICKS if t <= upper * 1.5]
     ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
     ax.set_xlim(0.5, upper * 1.5)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.set_xlabel("time from the lead engaging to the first call (log scale)")
+    ax.set_xlabel(f"time to the first call, {SPEED_CLOCK} (log scale)")
     ax.set_ylabel("share of MQLs touched")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.set_title(title or "Speed-to-lead: how fast leads get their first call")
     ax.spines[["top", "right"]].set_visible(False)
     return fig

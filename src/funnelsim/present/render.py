@@ -37,7 +37,8 @@ def default_notebook() -> Path:
 
 
 def notebook_to_html(notebook: Any, title: str = "funnelsim report") -> str:
-    """An executed notebook as self-contained HTML: code, prompts and stderr hidden, no external scripts."""
+    """An executed notebook as self-contained HTML: code, prompts, stderr and widgets hidden, no external
+    scripts and no MathJax (money has dollar signs)."""
     import nbformat
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
@@ -45,10 +46,13 @@ def notebook_to_html(notebook: Any, title: str = "funnelsim report") -> str:
     nb = nbformat.read(str(notebook), as_version=4) if isinstance(notebook, (str, Path)) else notebook
     nb.metadata["title"] = title
     nb.cells = [c for c in nb.cells if "report-skip" not in c.get("metadata", {}).get("tags", [])]
+    nb.metadata.pop("widgets", None)  # a report is static: no widget state, no widget manager to fetch
     for cell in nb.cells:
         if cell.get("cell_type") == "code":
+            # stderr and widgets (the progress bars of a long run) are for the analyst, not the report
             cell["outputs"] = [o for o in cell.get("outputs", [])
-                               if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+                               if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                               and "application/vnd.jupyter.widget-view+json" not in o.get("data", {})]
     template = NBCONVERT_TEMPLATE.read_text(encoding="utf-8")
     exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"funnelsim.html.j2": template})],
                             template_file="funnelsim.html.j2", exclude_input=True, exclude_input_prompt=True,

@@ -17,7 +17,7 @@ from ..metrics import kpi_label
 from ..experiments.staffing import Staffing
 from ..experiments.sweep import Sweep
 from .format import format_value, months_text
-from .html import Markup, render
+from .html import Markup, frame_html, no_maths, render
 from .plots import figure_html, sweep_figure, sweep_heatmap, sweep_scatter
 from .words import field_words, value_text
 
@@ -84,7 +84,7 @@ class SweepStudy:
                      if combo else "")
             answers.append({"where": where, "met": bool(row["met"]), "reps": int(row["reps"]) if row["met"] else None,
                             "monotone": row.get("monotone", True)})
-        table = result.evaluations.to_html(index=False, classes="staffing", float_format=lambda v: f"{v:,.3g}")
+        table = frame_html(result.evaluations, index=False, classes="staffing", float_format=lambda v: f"{v:,.3g}")
         return render("sweep/staffing.html.j2", answers=answers, target=str(result.target), max_reps=result.max_reps,
                       min_reps=result.min_reps, replications=result.replications, table=Markup(table))
 
@@ -96,9 +96,9 @@ class SweepStudy:
             display(HTML(self.overview_html()))
         elif key == "charts":
             for figure in self.figures():
-                display(HTML(figure_html(figure, figure.get_suptitle() or "sweep chart")))
+                display(HTML(no_maths(figure_html(figure, figure.get_suptitle() or "sweep chart"))))
         elif key == "table":
-            display(self.table())
+            display(HTML(frame_html(self.table())))
         elif key == "staffing":
             display(HTML(self.staffing_html()))
         else:

@@ -7,6 +7,13 @@ takes well under two seconds) with the same seeds as the unchanged baseline, and
 the charts beside it. Charts are PNG bytes in ``ipywidgets.Image`` widgets, so the panel
 works — and can be tested — without a browser: set ``panel.reps.value = 2`` and read
 ``panel.summary`` or ``panel.funnel_image.value``.
+
+One definition of each figure: the table and the charts take their numbers from the same
+summary and format them with the same formatter (the speed-to-lead legend's median is the
+table's), and each clock is named — speed-to-lead is wall clock from the lead engaging, the
+first-touch SLA counts business hours from the hand-off. The what-if column is named after
+what changed (:func:`funnelsim.present.words.what_if_name`, "6 reps, 5-min SLA"); every
+piece of HTML is marked so MathJax leaves its dollar signs alone (:mod:`.html`).
 """
 
 from __future__ import annotations
@@ -28,9 +35,15 @@ from ..simulation import simulate
 from ..stats import summarise
 from ..vocabulary import QUEUE_ORDER_WORDS, ROUTING_POLICY_LABELS
 from .format import format_minutes, format_value, months_text
-from .plots import figure_png, funnel_figure, speed_to_lead_figure
+from .html import frame_html, no_maths
+from .plots import SLA_CLOCK, SPEED_CLOCK, figure_png, funnel_figure, speed_legend, speed_to_lead_figure
+from .words import what_if_name
 
-__all__ = ["WhatIfPanel", "SLA_CHOICES", "LEAD_CAP_CHOICES", "RECLAIM_CHOICES", "SUMMARY_KPIS"]
+__all__ = ["WhatIfPanel", "SummaryFrame", "LiveSummary", "SLA_CHOICES", "LEAD_CAP_CHOICES", "RECLAIM_CHOICES", "SUMMARY_KPIS",
+           "ROW_LABELS", "WHAT_IF"]
+
+#: the what-if's key in ``panel.summary`` and :meth:`WhatIfPanel.value` (people see its words instead)
+WHAT_IF = "what_if"
 
 #: first-touch SLA choices shown in the dropdown: (label, minutes)
 SLA_CHOICES: tuple[tuple[str, float], ...] = (
@@ -41,8 +54,8 @@ SLA_CHOICES: tuple[tuple[str, float], ...] = (
 #: about 150 open leads each after one month and 700-800 after a few: the small caps bind on
 #: the panel's short horizon, the large ones on a longer one
 LEAD_CAP_CHOICES: tuple[tuple[str, int | None], ...] = (
-    ("no cap", None), ("25 leads", 25), ("50 leads", 50), ("100 leads", 100), ("250 leads", 250),
-    ("500 leads", 500),
+    ("no cap", None), ("25 open leads", 25), ("50 open leads", 50), ("100 open leads", 100),
+    ("250 open leads", 250), ("500 open leads", 500),
 )
 #: redistribution: a lead its rep has not touched this many days goes back to the pool (None: never).
 #: With a cap, this is the "cap with redistribution" of scenarios/lead_cap_500.yaml
@@ -60,8 +73,56 @@ SUMMARY_KPIS: tuple[str, ...] = (
     "mqls", "contacted", "won_deals", "speed_to_lead_median", "touched_within_1_hour", "sla_compliance",
     "revenue_per_month", "cost_per_acquisition",
 )
+#: table rows whose KPI label does not say its clock: here it is said
+ROW_LABELS: dict[str, str] = {
+    "speed_to_lead_median": f"Speed-to-lead, median of all MQLs ({SPEED_CLOCK})",
+    "touched_within_1_hour": f"MQLs touched within 1 hour ({SPEED_CLOCK})",
+    "sla_compliance": f"MQLs touched within the first-touch SLA ({SLA_CLOCK})",
+}
 MAX_ATTEMPTS = 12
 _EXTRA_ATTEMPT_GAP = 2 * 1440.0  # attempts beyond the scenario's cadence: every two days
+
+
+class SummaryFrame(pd.DataFrame):
+    """A summary table that shows in a notebook as HTML no front-end reads as maths."""
+
+    @property
+    def _constructor(self) -> type[SummaryFrame]:
+        return SummaryFrame
+
+    def _repr_html_(self) -> str:
+        return frame_html(self)
+
+
+class LiveSummary:
+    """The panel's summary table as a notebook output the panel keeps current (a display handle it owns)."""
+
+    def __init__(self, panel: WhatIfPanel) -> None:
+        self.panel = panel
+
+    def _repr_html_(self) -> str:
+        return str(self.panel.summary_view.value)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        handle = display(HTML(self._repr_html_()), display_id=True)
+        if handle is not None:
+            self.panel._summary_handles.append(handle)
+
+
+class HTML:
+    """Minimal HTML for IPython's display (its own class needs IPython at import time)."""
+
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+    def _repr_html_(self) -> str:
+        return self.data
+
+
+def _row_label(kpi: str) -> str:
+    return ROW_LABELS.get(kpi, kpi_label(kpi))
 
 
 def _with_choice(choices: tuple[tuple[str, Any], ...], value: Any, label: str) -> list[tuple[str, Any]]:
@@ -91,16 +152,17 @@ class WhatIfPanel:
         self.months = float(months)
         self.seeds = list(replication_seeds(seed, self.replications))
         team, sla, routing = self.baseline.team, self.baseline.sla, self.baseline.routing
-        style = {"description_width": "150px"}
-        layout = w.Layout(width="420px")
+        style = {"description_width": "210px"}
+        layout = w.Layout(width="480px")
         # from no reps at all (the extreme condition: nothing is contacted) to several times the team
         self.reps = w.IntSlider(value=team.reps, min=0, max=max(MIN_REPS_RANGE, 4 * team.reps),
-                                description="Sales reps", continuous_update=False, style=style, layout=layout)
+                                description="Sales reps (people)", continuous_update=False, style=style, layout=layout)
         self.first_touch_sla = w.Dropdown(
             options=_with_choice(SLA_CHOICES, sla.first_touch_minutes, format_minutes(sla.first_touch_minutes)),
-            value=sla.first_touch_minutes, description="First-touch SLA", style=style, layout=layout)
+            value=sla.first_touch_minutes, description="First-touch SLA (business time)", style=style,
+            layout=layout)
         self.lead_cap = w.Dropdown(
-            options=_with_choice(LEAD_CAP_CHOICES, routing.lead_cap, f"{routing.lead_cap} leads"),
+            options=_with_choice(LEAD_CAP_CHOICES, routing.lead_cap, f"{routing.lead_cap} open leads"),
             value=routing.lead_cap, description="Lead cap per rep", style=style, layout=layout)
         reclaim = routing.reclaim_untouched_days
         reclaim_label = "never" if reclaim is None else f"{reclaim:g} day{'' if reclaim == 1 else 's'}"
@@ -108,7 +170,7 @@ class WhatIfPanel:
                                   description="Reclaim untouched after", style=style, layout=layout)
         self.attempts = w.IntSlider(value=len(self.baseline.follow_up.attempt_offsets), min=1,
                                     max=max(MAX_ATTEMPTS, len(self.baseline.follow_up.attempt_offsets)),
-                                    description="Call attempts", continuous_update=False, style=style,
+                                    description="Call attempts (per lead)", continuous_update=False, style=style,
                                     layout=layout)
         self.queue_order = w.Dropdown(options=list(QUEUE_ORDERS), value=team.queue_order, description="Queue order",
                                       style=style, layout=layout)
@@ -116,25 +178,78 @@ class WhatIfPanel:
                                   style=style, layout=layout)
         self.status = w.HTML()
         self.table = w.HTML()
+        #: the summary table below the panel: updated with every recompute, so it is never stale
+        self.summary_view = w.HTML()
+        self.reset_button = w.Button(description="Reset to baseline", icon="undo",
+                                     tooltip="Put every lever back at the baseline's setting")
+        self.reset_button.on_click(lambda _: self.reset())
+        self.busy = False
+        self._summary_handles: list[Any] = []  # display handles of live_summary() outputs, redrawn on update
         self.funnel_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.speed_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
-        note = w.HTML(
+        note = w.HTML(no_maths(
             f"<p><b>What if…</b> {html.escape(self.baseline.name)}: move a lever; the what-if re-simulates "
             f"{self.replications} replications of <b>{months_text(self.months)}</b> "
             "of leads (a short horizon, so figures are rough; use the A/B report for decisions) with the same "
-            "leads as the baseline.</p>")
+            f"leads as the baseline. Speed-to-lead is {SPEED_CLOCK}; the first-touch SLA counts "
+            f"{SLA_CLOCK}.</p>"))
         controls = w.VBox([self.reps, self.first_touch_sla, self.lead_cap, self.reclaim, self.attempts,
-                           self.queue_order, self.routing])
+                           self.queue_order, self.routing, self.reset_button])
         self.widget = w.VBox([note, w.HBox([controls, self.table]), self.status, self.funnel_image,
                               self.speed_image])
         self.controls = (self.reps, self.first_touch_sla, self.lead_cap, self.reclaim, self.attempts,
                          self.queue_order, self.routing)
+        self._initial = {c: c.value for c in self.controls}
+        self._resetting = False
         self._baseline_runs, self._baseline_speed = self._simulate(self.baseline)
         self.summary = pd.DataFrame()
+        self.what_if_name = WHAT_IF
+        self.speed_figure: Any = None  # the last charts drawn (matplotlib Figures), as shown in the images
+        self.funnel_figure: Any = None
         self.last_seconds = math.nan
         self.update()
         for control in self.controls:
-            control.observe(self.update, names="value")
+            control.observe(self._changed, names="value")
+
+    # ------------------------------------------------------------------ controls
+
+    def _changed(self, change: Any = None) -> None:
+        if not self._resetting:
+            self.update()
+
+    def reset(self) -> None:
+        """Put every lever back at the baseline's setting and recompute once."""
+        self._resetting = True
+        try:
+            for control, value in self._initial.items():
+                control.value = value
+        finally:
+            self._resetting = False
+        self.update()
+
+    def settings_text(self) -> list[str]:
+        """Each lever's current setting with its unit: 'First-touch SLA = 1 hour (business hours from …)'."""
+        sla = float(self.first_touch_sla.value)
+        cap, reclaim, reps = self.lead_cap.value, self.reclaim.value, int(self.reps.value)
+        return [
+            f"Sales reps = {reps} rep{'' if reps == 1 else 's'}",
+            f"First-touch SLA = {format_minutes(sla)} ({SLA_CLOCK})",
+            "Lead cap per rep = " + ("no cap" if cap is None else f"{cap} open leads"),
+            "Reclaim untouched after = " + ("never" if reclaim is None else f"{reclaim:g} days"),
+            f"Call attempts = {int(self.attempts.value)} calls per lead",
+            f"Queue order = {dict((v, k) for k, v in QUEUE_ORDERS)[self.queue_order.value]}",
+            f"Routing = {dict((v, k) for k, v in ROUTING_POLICIES)[self.routing.value]}",
+        ]
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        for control in (*self.controls, self.reset_button):
+            control.disabled = busy
+        self.reset_button.description = "Re-simulating…" if busy else "Reset to baseline"
+        self.reset_button.icon = "hourglass-half" if busy else "undo"
+        if busy:
+            self.status.value = no_maths(f"<small><b>Re-simulating</b> {self.replications} replications × "
+                                         f"{months_text(self.months)}…</small>")
 
     # ------------------------------------------------------------------ levers
 
@@ -148,7 +263,7 @@ class WhatIfPanel:
     def scenario(self) -> Scenario:
         """The baseline with the panel's current lever settings."""
         return self.baseline.with_overrides({
-            "name": "what_if",
+            "name": WHAT_IF,
             "team.reps": int(self.reps.value),
             "sla.first_touch_minutes": float(self.first_touch_sla.value),
             "routing.lead_cap": self.lead_cap.value,
@@ -176,59 +291,104 @@ class WhatIfPanel:
         return pd.concat([runs, cost], ignore_index=True), np.concatenate(speed)
 
     def update(self, change: Any = None) -> None:
-        """Re-simulate the what-if and redraw every output (called on each control change)."""
-        started = time.perf_counter()
-        what_if = self.scenario()
-        runs, speed = self._simulate(what_if)
-        both = pd.concat([self._baseline_runs, runs], ignore_index=True)
-        summary = summarise(both, by=["scenario", "kpi"])
-        names = [self.baseline.name, what_if.name]
-        self.summary = summary
-        self.funnel_image.value = figure_png(funnel_figure(summary, names, title="The funnel, baseline vs what-if"),
-                                             dpi=80)
-        self.speed_image.value = figure_png(speed_to_lead_figure(
-            {self.baseline.name: self._baseline_speed, what_if.name: speed},
-            {self.baseline.name: self.baseline.sla.first_touch_minutes, what_if.name: what_if.sla.first_touch_minutes},
-        ), dpi=80)
-        notes = {k: comparability_note(k, [self.baseline, what_if]) for k in SUMMARY_KPIS}
-        self.table.value = self._table_html(summary, names, {k: n for k, n in notes.items() if n})
-        self.last_seconds = time.perf_counter() - started
-        self.status.value = (f"<small>Re-simulated {self.replications} replications × {self.months:g} month(s) "
-                             f"in {self.last_seconds:.1f} s.</small>")
+        """Re-simulate the what-if and redraw every output (called on each control change).
 
-    def value(self, kpi: str, scenario: str = "what_if") -> float:
+        While it runs the controls are disabled and the status and button say so; the table,
+        both charts and :attr:`summary_view` are redrawn from one summary.
+        """
+        started = time.perf_counter()
+        self._set_busy(True)
+        try:
+            what_if = self.scenario()
+            runs, speed = self._simulate(what_if)
+            both = pd.concat([self._baseline_runs, runs], ignore_index=True)
+            self.summary = summarise(both, by=["scenario", "kpi"])
+            self.what_if_name = shown = self._shown_name(what_if)
+            keys = [self.baseline.name, WHAT_IF]
+            names = [self.baseline.name, shown]
+            on_charts = self.summary.assign(scenario=self.summary["scenario"].map({WHAT_IF: shown}).fillna(
+                self.summary["scenario"]))
+            self.funnel_figure = funnel_figure(on_charts, names, title="The funnel, baseline vs what-if")
+            self.funnel_image.value = figure_png(self.funnel_figure, dpi=80)
+            self.speed_figure = speed_to_lead_figure(
+                {self.baseline.name: self._baseline_speed, shown: speed},
+                {self.baseline.name: self.baseline.sla.first_touch_minutes, shown: what_if.sla.first_touch_minutes},
+                labels={name: self.speed_label(key, name) for key, name in zip(keys, names)})
+            self.speed_image.value = figure_png(self.speed_figure, dpi=80)
+            notes = {k: comparability_note(k, [self.baseline, what_if]) for k in SUMMARY_KPIS}
+            self.table.value = self._table_html(keys, names, {k: n for k, n in notes.items() if n})
+            self.summary_view.value = self._summary_html()
+            for handle in self._summary_handles:
+                handle.update(HTML(self.summary_view.value))
+        finally:
+            self._set_busy(False)
+        self.last_seconds = time.perf_counter() - started
+        self.status.value = no_maths(
+            f"<small>Re-simulated {self.replications} replications × {months_text(self.months)} in "
+            f"{self.last_seconds:.1f} s. What-if: {html.escape('; '.join(self.settings_text()))}.</small>")
+
+    def _shown_name(self, what_if: Scenario) -> str:
+        name = what_if_name(self.baseline, what_if)
+        return name if name != self.baseline.name else f"{name} (what-if)"
+
+    def speed_label(self, scenario: str, name: str | None = None) -> str:
+        """The speed-to-lead chart's legend for one scenario, from the table's own figures and formatter."""
+        return speed_legend(name or scenario, self.value("speed_to_lead_median", scenario),
+                            self.value("touched_within_1_hour", scenario))
+
+    def value(self, kpi: str, scenario: str = WHAT_IF) -> float:
         """Mean of one KPI over the replications of the last update (``scenario``: 'what_if' or the baseline name)."""
         row = self.summary[(self.summary["scenario"] == scenario) & (self.summary["kpi"] == kpi)]
         return float(row["mean"].iloc[0]) if len(row) else math.nan
 
-    def summary_table(self, kpis: tuple[str, ...] = SUMMARY_KPIS) -> pd.DataFrame:
-        """The last update's figures: one row per KPI, mean and 95% CI for baseline and what-if."""
+    def summary_table(self, kpis: tuple[str, ...] = SUMMARY_KPIS) -> SummaryFrame:
+        """The last update's figures: one row per KPI, mean and 95% CI for baseline and what-if.
+
+        A snapshot; :meth:`live_summary` is the same table kept up to date below the panel.
+        """
         rows = []
+        keys = {self.baseline.name: self.baseline.name, WHAT_IF: self.what_if_name}
         for kpi in kpis:
-            row: dict[str, Any] = {"kpi": kpi_label(kpi)}
-            for name in self.summary["scenario"].unique():
-                part = self.summary[(self.summary["scenario"] == name) & (self.summary["kpi"] == kpi)]
+            row: dict[str, Any] = {"kpi": _row_label(kpi)}
+            for key, shown in keys.items():
+                part = self.summary[(self.summary["scenario"] == key) & (self.summary["kpi"] == kpi)]
                 if len(part):
                     r = part.iloc[0]
-                    row[name] = (f"{format_value(kpi, r['mean'])} ({format_value(kpi, r['ci_low'])} – "
-                                 f"{format_value(kpi, r['ci_high'])})")
+                    row[shown] = (f"{format_value(kpi, r['mean'])} ({format_value(kpi, r['ci_low'])} – "
+                                  f"{format_value(kpi, r['ci_high'])})")
             rows.append(row)
-        return pd.DataFrame(rows).set_index("kpi")
+        return SummaryFrame(pd.DataFrame(rows).set_index("kpi"))
 
-    def _table_html(self, summary: pd.DataFrame, names: list[str], notes: dict[str, str] | None = None) -> str:
+    def live_summary(self) -> LiveSummary:
+        """The summary table for a cell below the panel: displayed, it is redrawn on every update."""
+        return LiveSummary(self)
+
+    def _summary_html(self) -> str:
+        table = self.summary_table()
+        head = "".join(f"<th data-scenario='{key}' style='text-align:right;padding:2px 8px'>{html.escape(n)}</th>"
+                       for key, n in zip((self.baseline.name, WHAT_IF), table.columns))
+        body = "".join(f"<tr><td style='padding:2px 8px'>{html.escape(str(kpi))}</td>" +
+                       "".join(f"<td style='text-align:right;padding:2px 8px'>{html.escape(str(v))}</td>"
+                               for v in row) + "</tr>" for kpi, row in table.iterrows())
+        return no_maths(f"<p>Means and 95% confidence intervals over the {self.replications} replications of the "
+                        f"last update (it follows the panel):</p><table style='border-collapse:collapse'>"
+                        f"<tr><th></th>{head}</tr>{body}</table>", css="funnelsim-summary")
+
+    def _table_html(self, keys: list[str], names: list[str], notes: dict[str, str] | None = None) -> str:
         """Baseline beside what-if; `notes` (KPI -> why) marks measures the two define differently."""
         notes = notes or {}
-        head = "".join(f"<th style='text-align:right;padding:2px 8px'>{html.escape(n)}</th>" for n in names)
+        head = "".join(f"<th data-scenario='{html.escape(k)}' style='text-align:right;padding:2px 8px'>"
+                       f"{html.escape(n)}</th>" for k, n in zip(keys, names))
         body = []
         for kpi in SUMMARY_KPIS:
-            cells = "".join(f"<td style='text-align:right;padding:2px 8px'>{format_value(kpi, self.value(kpi, n))}</td>"
-                            for n in names)
+            cells = "".join(f"<td data-kpi='{kpi}' style='text-align:right;padding:2px 8px'>"
+                            f"{html.escape(format_value(kpi, self.value(kpi, k)))}</td>" for k in keys)
             mark = " *" if kpi in notes else ""
-            body.append(f"<tr><td style='padding:2px 8px'>{html.escape(kpi_label(kpi))}{mark}</td>{cells}</tr>")
+            body.append(f"<tr><td style='padding:2px 8px'>{html.escape(_row_label(kpi))}{mark}</td>{cells}</tr>")
         footnotes = "".join(f"<br>* {html.escape(kpi_label(k))}: {html.escape(n)}" for k, n in notes.items())
-        return (f"<table style='border-collapse:collapse;margin-left:24px'><tr><th></th>{head}</tr>"
-                f"{''.join(body)}</table><p style='margin-left:24px'><small>Means over {self.replications} "
-                f"replications of {self.months:g} month(s).{footnotes}</small></p>")
+        return no_maths(f"<table style='border-collapse:collapse;margin-left:24px'><tr><th></th>{head}</tr>"
+                        f"{''.join(body)}</table><p style='margin-left:24px'><small>Means over {self.replications} "
+                        f"replications of {months_text(self.months)}.{footnotes}</small></p>")
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

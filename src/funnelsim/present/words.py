@@ -17,13 +17,23 @@ import pandas as pd
 
 from ..experiments.compare import Comparison, _display_names
 from ..scenario import Scenario
-from ..vocabulary import AT_CAP_WORDS, QUEUE_ORDER_WORDS, ROUTING_MODE_WORDS, ROUTING_POLICY_WORDS
+from ..vocabulary import (
+    AT_CAP_WORDS,
+    QUEUE_ORDER_WORDS,
+    ROUTING_MODE_WORDS,
+    ROUTING_POLICY_LABELS,
+    ROUTING_POLICY_WORDS,
+)
 from .format import duration_words, money, pct, signed_pct
 
 __all__ = [
     "FIELD_WORDS", "field_words", "value_text", "flatten", "assumptions_table", "change_phrase",
-    "summary_sentences", "verdict_words", "comparison_row", "direction",
+    "summary_sentences", "verdict_words", "comparison_row", "direction", "short_duration", "short_change",
+    "what_if_name", "NO_CHANGE_NAME",
 ]
+
+#: the what-if's name while it is still the baseline
+NO_CHANGE_NAME = "what-if (no change yet)"
 
 #: plain names of the settings leadership asks about; others are spelled out from their field path
 FIELD_WORDS: dict[str, str] = {
@@ -150,6 +160,42 @@ def _one_change(path: str, old: Any, new: Any) -> str:
             return f"calling each lead up to {len(new)} times instead of {len(old)}"
         return "changing when follow-up calls are made"
     return f"changing {field_words(path)} from {value_text(path, old)} to {value_text(path, new)}"
+
+
+def short_duration(minutes: float) -> str:
+    """A duration as an adjective: '5-min', '1-hour', '8-hour', '2-day'."""
+    minutes = float(minutes)
+    for size, unit in ((1440.0, "day"), (60.0, "hour")):
+        if minutes >= size and (minutes / size).is_integer():
+            return f"{minutes / size:g}-{unit}"
+    return f"{minutes:g}-min"
+
+
+def short_change(path: str, new: Any) -> str:
+    """One changed setting in a few words for a column heading: '6 reps', '5-min SLA', 'cap of 50 leads'."""
+    if path == "team.reps":
+        return f"{new} rep{'' if new == 1 else 's'}"
+    if path == "sla.first_touch_minutes":
+        return f"{short_duration(new)} SLA"
+    if path == "routing.lead_cap":
+        return "no lead cap" if new is None else f"cap of {new} leads"
+    if path == "routing.reclaim_untouched_days":
+        return "no reclaim" if new is None else f"reclaim after {duration_words(float(new) * 1440)}"
+    if path == "follow_up.attempt_offsets" and isinstance(new, list):
+        return f"{len(new)} call{'' if len(new) == 1 else 's'}"
+    if path == "team.queue_order":
+        return QUEUE_ORDER_WORDS.get(new, str(new))
+    if path == "routing.policy":
+        return f"routing: {ROUTING_POLICY_LABELS.get(new, str(new))}"
+    return f"{field_words(path)} {value_text(path, new)}"
+
+
+def what_if_name(baseline: Scenario, variant: Scenario) -> str:
+    """A variant named after what it changes: '6 reps, 5-min SLA' (:data:`NO_CHANGE_NAME` when nothing)."""
+    a, b = flatten(baseline.behaviour_dict()), flatten(variant.behaviour_dict())
+    parts = [short_change(key, b.get(key)) for key in dict.fromkeys([*a, *b])
+             if a.get(key) != b.get(key) and key != "name"]
+    return ", ".join(parts) if parts else NO_CHANGE_NAME
 
 
 def change_phrase(baseline: Scenario, variant: Scenario) -> str:
