@@ -50,10 +50,10 @@ def build_report(baseline: str | Path | Scenario, variants: Sequence[str | Path 
                  progress: bool = False) -> ABReport:
     """Load the scenarios, run the paired comparison, sample speed-to-lead per scenario: the report's inputs.
 
-    ``executor`` is an :class:`~funnelsim.executors.Executor` you manage, or a kind
+    ``executor`` is an :class:`~funnelsim.experiments.executors.Executor` you manage, or a kind
     (``"serial"``, ``"pool"``, ``"dask"``) that is opened with ``workers`` /
     ``dask_address`` and closed here; ``None`` leaves the choice to :func:`compare`.
-    ``store`` (a :class:`~funnelsim.store.ResultStore` or its folder) reuses replications
+    ``store`` (a :class:`~funnelsim.experiments.store.ResultStore` or its folder) reuses replications
     already run, e.g. by ``funnelsim compare``.
     """
     if not variants:

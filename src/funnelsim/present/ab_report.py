@@ -1,6 +1,6 @@
 """The leadership report: a finished A/B comparison in plain language, with charts and provenance.
 
-:class:`ABReport` takes a finished :class:`~funnelsim.experiment.Comparison` (and one
+:class:`ABReport` takes a finished :class:`~funnelsim.experiments.compare.Comparison` (and one
 replication's speed-to-lead per scenario, drawn by whoever ran the comparison) and only
 presents it: HTML sections with stable headings (:data:`SECTIONS`), rendered from the
 jinja2 templates in ``templates/ab/``, which the ``ab_compare`` notebook displays one per

@@ -1,7 +1,7 @@
 """A finished sweep, ready to show in a notebook: an overview, charts, a table and the staffing answer.
 
 :class:`SweepStudy` takes a sweep's finished table (the means and 95% confidence intervals
-of every point, as :func:`funnelsim.sweep.summarize_sweep` gives them) and an optional
+of every point, as :func:`funnelsim.experiments.sweep.summarize_sweep` gives them) and an optional
 staffing search result, and only presents them.
 """
 
