@@ -256,10 +256,7 @@ class Routing(_Model):
     @field_validator("reclaim_untouched_days")
     @classmethod
     def _reclaim_minimum(cls, value: float | None) -> float | None:
-        # a lead reclaimed every few seconds would bounce between reps without end
-        if value is not None and value < MIN_AGEING_DAYS:
-            raise ValueError(f"must be at least {MIN_AGEING_DAYS:.4f} days (one hour), or null for never")
-        return value
+        return _an_hour_or_more(value)  # reclaimed every instant, a lead would bounce between reps without end
 
     @field_validator("batch_times")
     @classmethod
@@ -269,6 +266,13 @@ class Routing(_Model):
         for item in value:
             clock_minutes(item)
         return value
+
+
+def _an_hour_or_more(days: float | None) -> float | None:
+    """A period in days that the simulation sweeps for must be at least an hour (or null: never)."""
+    if days is not None and days < MIN_AGEING_DAYS:
+        raise ValueError(f"must be at least {MIN_AGEING_DAYS:.4f} days (one hour), or null for never")
+    return days
 
 
 def clock_minutes(text: Any) -> float:
@@ -401,9 +405,7 @@ class FollowUp(_Model):
     @field_validator("ageing_days")
     @classmethod
     def _ageing_minimum(cls, value: float | None) -> float | None:
-        if value is not None and value < MIN_AGEING_DAYS:
-            raise ValueError(f"must be at least {MIN_AGEING_DAYS:.4f} days (one hour), or null for never")
-        return value
+        return _an_hour_or_more(value)
 
     @field_validator("attempt_offsets")
     @classmethod
