@@ -22,7 +22,8 @@ from .errors import FunnelsimError, printable
 
 __all__ = ["main", "COMMANDS"]
 
-COMMANDS: tuple[str, ...] = ("run", "compare", "sweep", "staff", "export", "calibrate", "score", "report")
+COMMANDS: tuple[str, ...] = ("run", "compare", "sweep", "staff", "export", "calibrate", "score", "report",
+                             "notebook")
 
 
 class _Parser(argparse.ArgumentParser):
