@@ -88,7 +88,10 @@ class BusinessCalendar:
         if self.around_the_clock:
             return t + offset
         days = int(offset // MINUTES_PER_DAY)
-        return self.add_duty(self.add_working_days(t, days), offset - days * MINUTES_PER_DAY)
+        rest = offset - days * MINUTES_PER_DAY
+        if days:
+            t = self.add_working_days(t, days)  # the same time of day: still on duty
+        return self.add_duty(t, rest) if rest else t
 
     def next_check(self, t: float, period: float) -> float:
         """When a rep who looks at new leads every `period` minutes of duty first sees one from t."""

@@ -21,8 +21,7 @@ class FollowUpStep:
     """Call attempts, their outcome and the next attempt (a part of ``FunnelModel``)."""
 
     def _answers(self, j: int, k: int, shift: float, since_engaged: float) -> bool:
-        if not self.reachable[j]:
-            return False
+        """Whether a reachable lead picks up attempt k (an unreachable one never does)."""
         p = self.p_answer if shift == 0.0 else expit(self.logit_answer + shift)
         return self.u_answer[k][j] < p * self.answer_cold(since_engaged)
 
@@ -51,9 +50,9 @@ class FollowUpStep:
         rep.calls += 1
         rep.calls_today += 1
         self._log(i, "attempt", rep.id)
-        answered = self._answers(lead.j, k, lead.answer_shift, now - lead.engaged_at)
-        team = self.scenario.team
-        duration = (team.talk_minutes if answered else team.dial_minutes) * self.call_scale[k][lead.j] / rep.speed
+        j = lead.j
+        answered = self.reachable[j] and self._answers(j, k, lead.answer_shift, now - lead.engaged_at)
+        duration = (self.talk_minutes if answered else self.dial_minutes) * self.call_scale[k][j] / rep.speed
         self._void_call(lead)  # this call is being made
 
         def done() -> None:

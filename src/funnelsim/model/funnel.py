@@ -50,18 +50,6 @@ from .routing import RoutingStep
 
 __all__ = ["FunnelModel", "simulate", "Scorer"]
 
-class _CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it schedules (for benchmarks and run facts)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scheduled = 0
-
-    def schedule(self, event: simpy.Event, priority: int = simpy.events.NORMAL, delay: float = 0) -> None:
-        self.scheduled += 1
-        super().schedule(event, priority, delay)
-
-
 #: computes (scores at creation, scores after a campaign click) for every lead of a population
 Scorer = Callable[[Scenario, int, LeadPopulation], tuple[list[float], list[float]]]
 
@@ -78,7 +66,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
         self.scenario = scenario
         self.seed = int(seed)
         self.record_events = record_events
-        self.env = _CountingEnvironment()
+        self.env = simpy.Environment()
         self.cal = BusinessCalendar(scenario.team)
         streams = Streams(self.seed)
         self.pop: LeadPopulation = generate_leads(scenario, streams)
@@ -127,6 +115,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
 
     def _constants(self, p: Scenario) -> None:
         self.offsets = list(p.follow_up.attempt_offsets)
+        self.talk_minutes, self.dial_minutes = p.team.talk_minutes, p.team.dial_minutes
         self.p_answer = p.follow_up.answer_probability
         self.logit_answer = logit(self.p_answer)
         self.answer_cold = cold_factor(p.follow_up.answer_half_life_days)
@@ -345,7 +334,6 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
             "work_end_minutes": max(self.work_end, self.horizon),
             "mean_leads_in_sales": self.area / self.horizon if self.horizon > 0 else math.nan,
             "end_time": self.env.now,
-            "events_scheduled": float(self.env.scheduled),
         }
         return SimulationResult(sc, self.seed, leads, events, backlog, reps, stats)
 

@@ -17,7 +17,7 @@ class SimulationResult:
 
     ``stats`` holds exact time averages and run facts: ``horizon_minutes`` (end of
     arrivals), ``work_end_minutes`` (when the last piece of rep work ended, the cohort's
-    tail included), ``mean_leads_in_sales``, ``end_time``, ``events_scheduled``.
+    tail included), ``mean_leads_in_sales``, ``end_time``.
     KPIs are computed from these tables by :func:`funnelsim.metrics.kpis`.
     """
 
