@@ -77,6 +77,7 @@ class FunnelModel(MarketingStep, RoutingStep, RepsStep, FollowUpStep, DemoStep, 
             self.scores = scorer(scenario, self.seed, self.pop)
         self.reps = self._hire(scenario, streams)
         self.shared: list[tuple] = []
+        self.shared_compact_at = 256
         self.waiting: deque[Lead] = deque()
         self.ageing_queue: deque[tuple[float, Lead, float]] = deque()  # deadlines in hand-off order
         self.reclaim_queue: list[tuple[float, int, Lead, int]] = []  # heap of (deadline, seq, lead, rep)

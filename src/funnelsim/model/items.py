@@ -72,6 +72,7 @@ class Rep:
     speed: float = 1.0  # call durations are divided by it
     weight: float = 1.0  # routing weight (territory)
     ready: list = field(default_factory=list)  # heap of work due now, in queue order
+    compact_at: int = 256  # drop voided calls from `ready` when it grows past this
     future: list = field(default_factory=list)  # heap of (due, seq, entry): work not due yet
     open: int = 0  # leads owned, prospecting not finished
     busy: float = 0.0  # minutes of work within the arrival window

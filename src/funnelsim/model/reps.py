@@ -75,14 +75,27 @@ class RepsStep:
     def _push(self, rep: Rep | None, entry: tuple) -> None:
         if rep is None:
             heapq.heappush(self.shared, entry)
+            if len(self.shared) > self.shared_compact_at:
+                self.shared = self._compacted(self.shared)
+                self.shared_compact_at = max(256, 2 * len(self.shared))
             if self.idle:
                 idle = self.idle.pop(0)
                 if idle.wake is not None and not idle.wake.triggered:
                     idle.wake.succeed()
             return
         heapq.heappush(rep.ready, entry)
+        if len(rep.ready) > rep.compact_at:
+            rep.ready = self._compacted(rep.ready)
+            rep.compact_at = max(256, 2 * len(rep.ready))
         if rep.wake is not None and not rep.wake.triggered:
             rep.wake.succeed()
+
+    def _compacted(self, queue: list) -> list:
+        """The queue without the calls voided while deep inside it (a starving rep's queue would
+        otherwise keep them for ever); same pop order: entries are totally ordered by their seq."""
+        live = [entry for entry in queue if self._live(entry)]
+        heapq.heapify(live)
+        return live
 
     def _wake_all(self) -> None:
         for rep in self.reps:
