@@ -176,10 +176,7 @@ class Leads(_Model):
     @field_validator("personas")
     @classmethod
     def _unique_personas(cls, value: list[Persona]) -> list[Persona]:
-        names = [p.name for p in value]
-        if len(set(names)) != len(names):
-            raise ValueError(f"persona names must be unique, got {names}")
-        return value
+        return _named_once(value, "persona")
 
 
 class Arrivals(_Model):
@@ -268,6 +265,14 @@ class Routing(_Model):
         return value
 
 
+def _named_once(items: list[Any], what: str) -> list[Any]:
+    """Items that are told apart by name (sources, personas, tiers) must each have their own."""
+    names = [item.name for item in items]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{what} names must be unique, got {names}")
+    return items
+
+
 def _an_hour_or_more(days: float | None) -> float | None:
     """A period in days that the simulation sweeps for must be at least an hour (or null: never)."""
     if days is not None and days < MIN_AGEING_DAYS:
@@ -352,10 +357,7 @@ class Team(_Model):
     @field_validator("tiers")
     @classmethod
     def _unique_tiers(cls, value: list[Tier]) -> list[Tier]:
-        names = [t.name for t in value]
-        if len(set(names)) != len(names):
-            raise ValueError(f"tier names must be unique, got {names}")
-        return value
+        return _named_once(value, "tier")
 
     def rep_tiers(self) -> list[int]:
         """The tier index of every rep, in rep order (all 0 when no tiers are named)."""
@@ -507,10 +509,7 @@ class Scenario(_Model):
     @field_validator("sources")
     @classmethod
     def _unique_sources(cls, value: list[Source]) -> list[Source]:
-        names = [s.name for s in value]
-        if len(set(names)) != len(names):
-            raise ValueError(f"source names must be unique, got {names}")
-        return value
+        return _named_once(value, "source")
 
     @property
     def horizon_minutes(self) -> float:
