@@ -70,20 +70,33 @@ def _error(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.vstack([np.clip(mean - low, 0, None), np.clip(high - mean, 0, None)])
 
 
+def _grouped_bars(ax: Any, summary: pd.DataFrame, scenarios: Sequence[str], kpis: Sequence[str], *,
+                  hide_zero: bool = False) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """One horizontal bar per KPI and scenario, side by side, with 95% CI whiskers.
+
+    Returns the KPIs' y positions and, per scenario, each bar's (position, mean, CI high) for labels.
+    """
+    y = np.arange(len(kpis))
+    height = 0.8 / max(1, len(scenarios))
+    bars = []
+    for i, name in enumerate(scenarios):
+        values = np.array([_lookup(summary, name, kpi) for kpi in kpis]).reshape(-1, 3)
+        mean, low, high = values[:, 0], values[:, 1], values[:, 2]
+        pos = y - 0.4 + height * (i + 0.5)
+        shown = np.where(mean > 0, mean, np.nan) if hide_zero else mean
+        ax.barh(pos, shown, height=height * 0.92, color=_colour(i), label=name,
+                xerr=_error(mean, low, high), error_kw={"elinewidth": 0.8, "capsize": 2})
+        bars.append((pos, mean, high))
+    return y, bars
+
+
 def funnel_figure(summary: pd.DataFrame, scenarios: Sequence[str], *, title: str | None = None) -> Figure:
     """Stage counts side by side (log scale, so the bottom of the funnel stays readable)."""
     fig = Figure(figsize=(8.5, 4.2), layout="constrained")
     ax = fig.add_subplot()
     stages = [s for s, _ in FUNNEL_KPIS]
-    y = np.arange(len(stages))
-    height = 0.8 / max(1, len(scenarios))
-    for i, name in enumerate(scenarios):
-        values = np.array([_lookup(summary, name, kpi) for _, kpi in FUNNEL_KPIS]).reshape(-1, 3)
-        mean, low, high = values[:, 0], values[:, 1], values[:, 2]
-        pos = y - 0.4 + height * (i + 0.5)
-        shown = np.where(mean > 0, mean, np.nan)
-        ax.barh(pos, shown, height=height * 0.92, color=_colour(i), label=name,
-                xerr=_error(mean, low, high), error_kw={"elinewidth": 0.8, "capsize": 2})
+    y, bars = _grouped_bars(ax, summary, scenarios, [kpi for _, kpi in FUNNEL_KPIS], hide_zero=True)
+    for pos, mean, high in bars:
         for p, m, h in zip(pos, mean, high):
             if math.isfinite(m) and m > 0:
                 ax.text(max(m, h if math.isfinite(h) else m) * 1.1, p, count(m), va="center", fontsize=7.5)
@@ -174,14 +187,8 @@ def leak_figure(summary: pd.DataFrame, scenarios: Sequence[str], *, title: str |
     fig = Figure(figsize=(8.5, 0.45 * max(3, len(present)) * max(1, len(scenarios)) ** 0.5 + 1.2),
                  layout="constrained")
     ax = fig.add_subplot()
-    y = np.arange(len(present))
-    height = 0.8 / max(1, len(scenarios))
-    for i, name in enumerate(scenarios):
-        values = np.array([_lookup(summary, name, kpi) for _, kpi in present]).reshape(-1, 3)
-        mean, low, high = values[:, 0], values[:, 1], values[:, 2]
-        pos = y - 0.4 + height * (i + 0.5)
-        ax.barh(pos, mean, height=height * 0.92, color=_colour(i), label=name, xerr=_error(mean, low, high),
-                error_kw={"elinewidth": 0.8, "capsize": 2})
+    y, bars = _grouped_bars(ax, summary, scenarios, [kpi for _, kpi in present])
+    for pos, mean, high in bars:
         for p, m, h in zip(pos, mean, high):
             if math.isfinite(m):
                 ax.text(max(m, h if math.isfinite(h) else m), p, "  " + count(m), va="center", fontsize=7.5)
