@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from _panel import CHOICE, UPDATE_SECONDS, check_agree, check_no_maths, move_lever, wait_for_panel
-from conftest import PYTHON, Console, free_port, server
+from _servers import PYTHON, Console, browser, free_port, page, server  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 

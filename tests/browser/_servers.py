@@ -1,4 +1,5 @@
-"""Browser tests: real servers (JupyterLab, the Voilà app) driven by Playwright in Debian's headless Chromium.
+"""Browser tests (servers, and the fixtures `browser` and `page` a test module imports; no conftest.py, whose name
+would clash with tests/conftest.py): real servers (JupyterLab, the Voilà app) driven by Playwright in Debian's headless Chromium.
 
 Each server is started once per test module on 127.0.0.1 and a free port, in its own process
 group, from a temporary folder (nothing in the repository is written), and killed with its
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: the longest a server may take to answer its first request
@@ -102,6 +104,24 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=5)
 
 
+class Console:
+    """The page's console errors and uncaught exceptions."""
+
+    def __init__(self, page: Any, ignore: Sequence[str] = ()) -> None:
+        self.errors: list[str] = []
+        self.ignore = tuple(ignore)
+        page.on("console", lambda m: self._add(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self._add(f"uncaught: {e}"))
+
+    def _add(self, text: str) -> None:
+        if not any(pattern in text for pattern in self.ignore):
+            self.errors.append(text)
+
+
+
+PYTHON = sys.executable
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
@@ -117,20 +137,6 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-class Console:
-    """The page's console errors and uncaught exceptions."""
-
-    def __init__(self, page: Any, ignore: Sequence[str] = ()) -> None:
-        self.errors: list[str] = []
-        self.ignore = tuple(ignore)
-        page.on("console", lambda m: self._add(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self._add(f"uncaught: {e}"))
-
-    def _add(self, text: str) -> None:
-        if not any(pattern in text for pattern in self.ignore):
-            self.errors.append(text)
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -141,5 +147,3 @@ def page(browser: Any) -> Iterator[Any]:
     finally:
         context.close()
 
-
-PYTHON = sys.executable
