@@ -23,7 +23,7 @@ from .errors import FunnelsimError, printable
 __all__ = ["main", "COMMANDS"]
 
 COMMANDS: tuple[str, ...] = ("run", "compare", "sweep", "staff", "export", "calibrate", "score", "report",
-                             "notebook")
+                             "notebook", "whatif")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -315,6 +315,9 @@ class WhatIfPanel:
                 {self.baseline.name: self.baseline.sla.first_touch_minutes, shown: what_if.sla.first_touch_minutes},
                 labels={name: self.speed_label(key, name) for key, name in zip(keys, names)})
             self.speed_image.value = figure_png(self.speed_figure, dpi=80)
+            # the legend in words too (the image's tooltip): readable by a screen reader or a browser test
+            self.speed_image.tooltip = "Speed-to-lead: " + "; ".join(
+                self.speed_label(key, name) for key, name in zip(keys, names))
             notes = {k: comparability_note(k, [self.baseline, what_if]) for k in SUMMARY_KPIS}
             self.table.value = self._table_html(keys, names, {k: n for k, n in notes.items() if n})
             self.summary_view.value = self._summary_html()

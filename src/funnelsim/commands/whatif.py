@@ -1,0 +1,113 @@
+"""``funnelsim whatif [SCENARIO]``: the what-if panel as a web app, served by Voilà.
+
+For people who never open a notebook: Voilà runs ``notebooks/what_if.ipynb`` in a kernel of
+its own and serves only what the notebook shows — the panel and the table below it, never
+its code. The scenario (and the other parameters) are checked first, exactly as the notebook
+checks them, so a missing or broken scenario is one line and exit code 2 before any server
+starts. The notebook is then copied, with the parameters injected as papermill would
+inject them, into a temporary folder that is the only folder Voilà serves; it is removed
+when the server stops (Ctrl-C).
+
+What the app exposes (``docs/LIMITS.md``): the page has no code and no traceback, and Voilà
+refuses the browser's requests to execute code (only the widgets' messages reach the
+kernel), but the kernel is the user's own Python process; serve it on localhost (the
+default) or behind access control, never openly on a shared network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .notebook_params import ParameterError, check_given, notebook_path
+from .options import non_negative_int
+
+__all__ = ["register", "run", "voila_command", "app_notebook"]
+
+NOTEBOOK = "what_if"
+DEFAULT_SCENARIO = notebook_path(NOTEBOOK).parent.parent / "scenarios" / "baseline.yaml"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "whatif", help="serve the what-if panel as a web app (Voilà: no code shown)",
+        description="Serve the what-if panel (notebooks/what_if.ipynb) as a web app with Voilà: the levers, the "
+                    "table and the charts, without the notebook's code. Listens on 127.0.0.1 unless --host says "
+                    "otherwise; Ctrl-C stops it.")
+    p.add_argument("scenario", nargs="?", type=Path, default=None,
+                   help="the baseline scenario the levers start from (default: the bundled baseline)")
+    p.add_argument("--port", type=non_negative_int, default=8866, help="port to listen on (default 8866; 0: any free)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1, this machine only; see docs/LIMITS.md)")
+    p.add_argument("--replications", type=int, default=3, help="replications per update, at least 1 (default 3)")
+    p.add_argument("--months", type=float, default=1.0, help="simulated months of leads per replication (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    p.add_argument("--open", action="store_true", help="open the app in a web browser")
+    p.set_defaults(handler=run)
+
+
+def app_notebook(folder: Path, parameters: dict[str, object]) -> Path:
+    """``what_if.ipynb`` with `parameters` injected as papermill injects them, written into `folder`."""
+    import nbformat
+    from papermill.parameterize import parameterize_notebook
+
+    source = notebook_path(NOTEBOOK)
+    nb = nbformat.read(source, as_version=4)
+    nb.metadata.setdefault("papermill", {})  # where papermill records the parameters it injected
+    nb = parameterize_notebook(nb, parameters)
+    target = folder / source.name
+    nbformat.write(nb, target)
+    return target
+
+
+def voila_command(notebook: Path, *, port: int, host: str, open_browser: bool = False) -> list[str]:
+    """The Voilà command line serving `notebook`: sources stripped, no tracebacks, no token in the URL."""
+    return [
+        sys.executable, "-m", "voila", str(notebook),
+        f"--port={port}", f"--Voila.ip={host}",
+        "--strip_sources=True", "--show_tracebacks=False", "--theme=light",
+        "--Voila.open_browser=" + ("True" if open_browser else "False"),
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario = (args.scenario or DEFAULT_SCENARIO).resolve()
+    given = {"scenario": str(scenario), "replications": args.replications, "months": args.months,
+             "seed": args.seed}
+    try:
+        parameters = check_given(NOTEBOOK, given)
+    except ParameterError as exc:
+        for line in exc.lines():
+            print(f"funnelsim: error: {line.replace(f'{NOTEBOOK}.ipynb: ', '', 1)}", file=sys.stderr)
+        return exc.exit_code
+    if shutil.which("voila", path=os.path.dirname(sys.executable)) is None:
+        try:
+            import voila  # noqa: F401
+        except ImportError:
+            print("funnelsim: error: Voilà is not installed (pip install voila)", file=sys.stderr)
+            return 2
+    folder = Path(tempfile.mkdtemp(prefix="funnelsim-whatif-"))
+    try:
+        notebook = app_notebook(folder, parameters)
+        print(f"Serving the what-if panel for {scenario} on http://{args.host}:{args.port}/ (Ctrl-C stops it)",
+              file=sys.stderr)
+        proc = subprocess.Popen(voila_command(notebook, port=args.port, host=args.host, open_browser=args.open),
+                                cwd=folder)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            return 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

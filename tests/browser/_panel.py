@@ -1,0 +1,94 @@
+"""What a person sees of the what-if panel in a browser, and the checks both front-ends (JupyterLab, Voilà) share."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from funnelsim.present.html import maths_spans
+from funnelsim.present.plots import speed_legend  # noqa: F401  (the format the legend is checked against)
+
+#: the longest the panel may take to redraw after a lever moves (about 1-2 s at the test's horizon)
+UPDATE_SECONDS = 20.0
+#: a lever a user moves, and the choice they pick
+LEVER = "First-touch SLA"
+CHOICE = "5 minutes"
+
+_READ = """() => {
+  const table = [...document.querySelectorAll('table')].find(t => t.querySelector('td[data-kpi]'));
+  if (!table) return null;
+  const names = [...table.querySelectorAll('th[data-scenario]')].map(th => th.textContent.trim());
+  const cells = {};
+  for (const td of table.querySelectorAll('td[data-kpi]')) {
+    (cells[td.dataset.kpi] = cells[td.dataset.kpi] || []).push(td.textContent.trim());
+  }
+  const img = [...document.querySelectorAll('img')].find(i => (i.title || '').startsWith('Speed-to-lead:'));
+  const summary = document.querySelector('.funnelsim-summary');
+  const button = [...document.querySelectorAll('button')].find(b => /Reset to baseline|Re-simulating/.test(b.textContent));
+  return {names, cells, legend: img ? img.title : null, text: table.textContent,
+          summary_names: summary ? [...summary.querySelectorAll('th[data-scenario]')].map(th => th.textContent.trim()) : null,
+          busy: button ? /Re-simulating/.test(button.textContent) : null};
+}"""
+
+_MATHS = """() => {
+  const outputs = [...document.querySelectorAll('.jp-OutputArea-output, .jp-RenderedHTMLCommon')];
+  const typeset = [];
+  for (const o of outputs) {
+    for (const m of o.querySelectorAll('mjx-container, .MathJax, .MathJax_Display, .MathJax_Preview, script[type^="math/tex"]')) {
+      typeset.push(m.textContent || m.outerHTML.slice(0, 200));
+    }
+  }
+  return {typeset, markup: outputs.map(o => o.innerHTML)};
+}"""
+
+
+def read_panel(page: Any) -> dict[str, Any]:
+    return page.evaluate(_READ)
+
+
+def wait_for_panel(page: Any, timeout: float) -> dict[str, Any]:
+    """Bounded wait until the panel's table and speed chart are shown; the panel as read."""
+    page.wait_for_function(f"({_READ})() && ({_READ})().legend && ({_READ})().busy === false",
+                           timeout=timeout * 1000)
+    return read_panel(page)
+
+
+def expected_legend(panel: dict[str, Any]) -> str:
+    """The speed chart's legend built from the table's own figures (what `plots.speed_legend` writes)."""
+    medians, hours = panel["cells"]["speed_to_lead_median"], panel["cells"]["touched_within_1_hour"]
+    return "Speed-to-lead: " + "; ".join(f"{name} (median {m}, {h} within 1 h)"
+                                         for name, m, h in zip(panel["names"], medians, hours))
+
+
+def check_agree(panel: dict[str, Any]) -> None:
+    assert len(panel["names"]) == 2, f"the table should show baseline and what-if, got {panel['names']}"
+    assert panel["legend"] == expected_legend(panel), (
+        f"the speed chart's legend does not repeat the table's figures:\n legend: {panel['legend']}\n"
+        f" table:  {expected_legend(panel)}")
+    assert panel["summary_names"] == panel["names"], (
+        f"the summary below the panel does not follow it: {panel['summary_names']} vs {panel['names']}")
+
+
+def check_no_maths(page: Any) -> None:
+    found = page.evaluate(_MATHS)
+    assert found["typeset"] == [], f"MathJax typeset text in an output: {found['typeset'][:5]}"
+    exposed = [span for markup in found["markup"] for span in maths_spans(markup)]
+    assert exposed == [], f"text MathJax would typeset as maths ($…$ outside a no-maths element): {exposed[:5]}"
+
+
+def move_lever(page: Any, before: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    """Pick CHOICE in the LEVER dropdown as a user does; wait (bounded) for the redraw; the panel and seconds."""
+    box = page.locator(".widget-dropdown", has_text=LEVER).first
+    select = box.locator("select")
+    select.scroll_into_view_if_needed()
+    started = time.monotonic()
+    select.select_option(label=CHOICE)
+    old = before["names"][1]
+    try:
+        page.wait_for_function(
+            f"() => {{ const p = ({_READ})(); return p && p.busy === false && p.names[1] !== {old!r} && "
+            f"p.legend && p.legend.includes(p.names[1]); }}", timeout=UPDATE_SECONDS * 1000)
+    except Exception as exc:  # playwright's TimeoutError: say what was seen
+        raise AssertionError(f"the panel did not redraw within {UPDATE_SECONDS:.0f} s of choosing {CHOICE!r} "
+                             f"for {LEVER!r}: {read_panel(page)}") from exc
+    return read_panel(page), time.monotonic() - started

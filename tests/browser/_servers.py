@@ -1,0 +1,149 @@
+"""Browser tests (servers, and the fixtures `browser` and `page` a test module imports; no conftest.py, whose name
+would clash with tests/conftest.py): real servers (JupyterLab, the Voilà app) driven by Playwright in Debian's headless Chromium.
+
+Each server is started once per test module on 127.0.0.1 and a free port, in its own process
+group, from a temporary folder (nothing in the repository is written), and killed with its
+whole group when the module ends, passed or failed. Every wait is bounded. Playwright's own
+browser downloads are not used: it drives ``/usr/bin/chromium`` (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+#: the longest a server may take to answer its first request
+SERVER_START_SECONDS = 90
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@contextmanager
+def server(command: Sequence[str], url: str, log: Path, *, cwd: Path, env: dict[str, str] | None = None,
+           timeout: float = SERVER_START_SECONDS) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `command` in a new process group, wait (bounded) until `url` answers, kill the group on exit."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(list(command), cwd=cwd, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"{command[0]} exited with {proc.returncode} before serving {url}:\n{_tail(log)}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status < 500:
+                        break
+            except urllib.error.HTTPError as exc:
+                if exc.code < 500:
+                    break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{' '.join(command[:4])}… did not answer {url} within {timeout:.0f} s:\n"
+                                     f"{_tail(log)}")
+            time.sleep(0.25)
+        yield proc
+    finally:
+        _kill_group(proc)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group (server, kernels), SIGKILL whatever is left after 10 s."""
+    try:
+        pgid = os.getpgid(proc.pid)
+    except ProcessLookupError:
+        proc.wait()
+        return
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # the leader is gone; its kernels may linger a moment in the group
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=5)
+
+
+class Console:
+    """The page's console errors and uncaught exceptions."""
+
+    def __init__(self, page: Any, ignore: Sequence[str] = ()) -> None:
+        self.errors: list[str] = []
+        self.ignore = tuple(ignore)
+        page.on("console", lambda m: self._add(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self._add(f"uncaught: {e}"))
+
+    def _add(self, text: str) -> None:
+        if not any(pattern in text for pattern in self.ignore):
+            self.errors.append(text)
+
+
+
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (.ci/run installs it: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, timeout=60_000,
+                                      args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
