@@ -118,6 +118,25 @@ class Console:
             self.errors.append(text)
 
 
+class Offline:
+    """What the page asks of hosts other than this machine: recorded, and answered empty.
+
+    The tests run on a closed network, where a request to the internet fails with a console error
+    ("net::ERR_NAME_NOT_RESOLVED") that says nothing about the app. Each such request is answered
+    with an empty 200 instead, as a reachable host would answer, and kept in :attr:`urls` so that a
+    test can say exactly which outside resources the page may ask for.
+    """
+
+    def __init__(self, page: Any) -> None:
+        self.urls: list[str] = []
+        page.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")),
+                   self._answer)
+
+    def _answer(self, route: Any) -> None:
+        self.urls.append(route.request.url)
+        kind = "text/css" if route.request.resource_type == "stylesheet" else "text/plain"
+        route.fulfill(status=200, body="", content_type=kind)
+
 
 PYTHON = sys.executable
 

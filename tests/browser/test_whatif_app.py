@@ -1,16 +1,26 @@
-"""`funnelsim whatif` in a real browser: the Voilà app shows the panel without code, and it responds to a lever."""
+"""`funnelsim whatif` in a real browser: the Voilà app shows the panel without code, follows a lever, and
+gives a visitor no way to run code of their own in its kernel."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _panel import CHOICE, UPDATE_SECONDS, check_agree, check_no_maths, move_lever, wait_for_panel
-from _servers import PYTHON, Console, browser, free_port, page, server  # noqa: F401 (fixtures)
+from _servers import PYTHON, Console, Offline, browser, free_port, page, server  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
+#: the one outside resource the page may ask for: Voilà's lab template links Font Awesome from jsDelivr
+#: (the icons themselves come with Voilà's own bundle, so the panel looks the same when it is unreachable)
+ALLOWED_OUTSIDE = "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@"
 
 
 @pytest.fixture(scope="module")
@@ -25,25 +35,83 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.mark.xfail(run=False, strict=True, reason=(
-    "not yet green: under Voila 0.5.13 (JupyterLab 4.2.5 core) the ipywidgets 8 front-end built for JupyterLab 4.6 "
-    "fails to create the Image views ('Could not create a view for model id …'), so the charts and their legend "
-    "never appear, and the page logs net::ERR_NAME_NOT_RESOLVED for an external resource; see the branch report"))
-def test_the_app_shows_the_panel_without_code_and_it_follows_a_lever(app: str, page) -> None:
-    console = Console(page)
+def test_the_app_shows_the_panel_without_code_and_it_follows_a_lever(app: str, page: Any) -> None:
+    console, outside = Console(page), Offline(page)
     page.goto(app, timeout=90_000)
     before = wait_for_panel(page, timeout=90)
     check_agree(before)
     assert "$" in before["text"], "the money figures should be shown in dollars"
-    # code hidden: no input area, no source of the notebook in the page
-    assert page.locator(".jp-InputArea, .jp-CodeMirrorEditor, .cm-editor").count() == 0, "the app shows code"
+    # every lever shows its setting: "no cap" and "never" are choices, not a blank box
+    shown = page.evaluate("() => Object.fromEntries([...document.querySelectorAll('.widget-dropdown')].map("
+                          "d => [d.querySelector('label').textContent, d.querySelector('select').selectedOptions[0]"
+                          "?.textContent.replace(/\\u00a0/g, ' ') ?? '']))")  # ipywidgets writes labels with no-break spaces
+    assert shown["Lead cap per rep"] == "no cap" and shown["Reclaim untouched after"] == "never", shown
+    # code hidden: no code cell's input or editor (the notebook's words, its markdown, are shown), no source
+    assert page.locator(".jp-CodeCell .jp-InputArea, .jp-InputArea-editor, .cm-editor").count() == 0, "shows code"
     assert "check_parameters" not in page.content() and "WhatIfPanel(" not in page.content(), "notebook code leaks"
     after, seconds = move_lever(page, before)
-    assert "5-min" in after["names"][1] or CHOICE in after["names"][1], after["names"]
+    assert after["names"][1] == "5-min SLA", after["names"]
     assert seconds < UPDATE_SECONDS
     check_agree(after)
     check_no_maths(page)
     assert console.errors == [], f"console errors: {console.errors}"
+    assert all(url.startswith(ALLOWED_OUTSIDE) for url in outside.urls), f"asks the internet for {outside.urls}"
+
+
+def _message(msg_type: str, content: dict[str, Any], session: str) -> str:
+    """A kernel message in jupyter_server's JSON websocket protocol (as a front-end of one's own sends it)."""
+    header = {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "session": session, "username": "visitor",
+              "version": "5.3", "date": datetime.now(timezone.utc).isoformat()}
+    return json.dumps({"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": "shell",
+                       "buffers": []})
+
+
+async def _try_to_run_code(kernel_ws: str, code: str, seconds: float) -> list[str]:
+    """Connect to the app's kernel as a visitor with a websocket client of their own and ask it to run `code`.
+
+    The kernel info request comes first, so a reply shows that the connection reaches the kernel.
+    Returns the types of the messages received within `seconds`.
+    """
+    from tornado.websocket import websocket_connect
+
+    session = uuid.uuid4().hex
+    ws = await websocket_connect(f"{kernel_ws.split('?')[0]}?session_id={session}")
+    try:
+        await ws.write_message(_message("kernel_info_request", {}, session))
+        await ws.write_message(_message("execute_request", {
+            "code": code, "silent": False, "store_history": True, "user_expressions": {}, "allow_stdin": False,
+            "stop_on_error": True}, session))
+        seen: list[str] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while (left := deadline - loop.time()) > 0:
+            try:
+                raw = await asyncio.wait_for(ws.read_message(), timeout=left)
+            except asyncio.TimeoutError:
+                break
+            if raw is None:
+                break
+            if isinstance(raw, str):
+                seen.append(json.loads(raw)["header"]["msg_type"])
+        return seen
+    finally:
+        ws.close()
+
+
+def test_a_visitor_cannot_run_code_in_the_apps_kernel(app: str, page: Any, tmp_path: Path) -> None:
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    Offline(page)
+    page.goto(app, timeout=90_000)
+    wait_for_panel(page, timeout=90)
+    kernel_ws = next(url for url in sockets if "/api/kernels/" in url and url.split("?")[0].endswith("/channels"))
+    marker = tmp_path / "ran.txt"
+    code = f"open({str(marker)!r}, 'w').write('code ran')"
+    with ThreadPoolExecutor(1) as thread:  # Playwright's sync API holds this thread's event loop
+        seen = thread.submit(asyncio.run, _try_to_run_code(kernel_ws, code, seconds=5)).result(timeout=60)
+    assert "kernel_info_reply" in seen, f"the test's client never reached the kernel: {seen}"
+    assert "execute_reply" not in seen and "execute_input" not in seen, seen
+    assert not marker.exists(), "a visitor's execute_request ran code in the app's kernel"
 
 
 def test_a_missing_scenario_is_one_line_and_exit_2_before_any_server(tmp_path: Path) -> None:

@@ -17,21 +17,34 @@ default) or behind access control, never openly on a shared network.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from .notebook_params import ParameterError, check_given, notebook_path
-from .options import non_negative_int
 
-__all__ = ["register", "run", "voila_command", "app_notebook"]
+
+__all__ = ["register", "run", "voila_command", "app_notebook", "port_number", "unusable_address"]
 
 NOTEBOOK = "what_if"
 DEFAULT_SCENARIO = notebook_path(NOTEBOOK).parent.parent / "scenarios" / "baseline.yaml"
+
+
+def port_number(text: str) -> int:
+    """A TCP port a server can listen on, 1-65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "otherwise; Ctrl-C stops it.")
     p.add_argument("scenario", nargs="?", type=Path, default=None,
                    help="the baseline scenario the levers start from (default: the bundled baseline)")
-    p.add_argument("--port", type=non_negative_int, default=8866, help="port to listen on (default 8866; 0: any free)")
+    p.add_argument("--port", type=port_number, default=8866, help="port to listen on (default 8866)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1, this machine only; see docs/LIMITS.md)")
     p.add_argument("--replications", type=int, default=3, help="replications per update, at least 1 (default 3)")
@@ -73,7 +86,25 @@ def voila_command(notebook: Path, *, port: int, host: str, open_browser: bool = 
         f"--port={port}", f"--Voila.ip={host}",
         "--strip_sources=True", "--show_tracebacks=False", "--theme=light",
         "--Voila.open_browser=" + ("True" if open_browser else "False"),
+        "--Voila.port_retries=0",  # the port asked for, or none: never a different one than the URL printed
     ]
+
+
+def unusable_address(host: str, port: int) -> str | None:
+    """Why the app could not listen on `host`:`port` (None: it can): checked before any server starts."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"--host {host!r} is not an address of this machine ({exc})"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is in use; choose another with --port"
+            return f"cannot listen on {host}:{port} ({exc.strerror or exc})"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             print("funnelsim: error: Voilà is not installed (pip install voila)", file=sys.stderr)
             return 2
+    problem = unusable_address(args.host, args.port)
+    if problem is not None:
+        print(f"funnelsim: error: {problem}", file=sys.stderr)
+        return 2
     folder = Path(tempfile.mkdtemp(prefix="funnelsim-whatif-"))
     try:
         notebook = app_notebook(folder, parameters)

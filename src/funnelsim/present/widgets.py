@@ -39,8 +39,8 @@ from .html import frame_html, no_maths
 from .plots import SLA_CLOCK, SPEED_CLOCK, figure_png, funnel_figure, speed_legend, speed_to_lead_figure
 from .words import what_if_name
 
-__all__ = ["WhatIfPanel", "SummaryFrame", "LiveSummary", "SLA_CHOICES", "LEAD_CAP_CHOICES", "RECLAIM_CHOICES", "SUMMARY_KPIS",
-           "ROW_LABELS", "WHAT_IF"]
+__all__ = ["WhatIfPanel", "SummaryFrame", "LiveSummary", "SLA_CHOICES", "LEAD_CAP_CHOICES", "RECLAIM_CHOICES",
+           "SUMMARY_KPIS", "ROW_LABELS", "WHAT_IF", "NONE"]
 
 #: the what-if's key in ``panel.summary`` and :meth:`WhatIfPanel.value` (people see its words instead)
 WHAT_IF = "what_if"
@@ -50,17 +50,20 @@ SLA_CHOICES: tuple[tuple[str, float], ...] = (
     ("5 minutes", 5.0), ("15 minutes", 15.0), ("30 minutes", 30.0), ("1 hour", 60.0),
     ("4 hours", 240.0), ("1 working day", 480.0), ("1 day", 1440.0),
 )
-#: per-rep lead cap choices: (label, cap or None for no cap). In the baseline the seniors hold
+#: the dropdowns' value for "no cap" and "never": ipywidgets 8 shows a ``None`` value as no
+#: selection at all (a blank box), so the panel says "none" with 0 and reads it back as None
+NONE = 0
+#: per-rep lead cap choices: (label, cap; NONE for no cap). In the baseline the seniors hold
 #: about 150 open leads each after one month and 700-800 after a few: the small caps bind on
 #: the panel's short horizon, the large ones on a longer one
-LEAD_CAP_CHOICES: tuple[tuple[str, int | None], ...] = (
-    ("no cap", None), ("25 open leads", 25), ("50 open leads", 50), ("100 open leads", 100),
+LEAD_CAP_CHOICES: tuple[tuple[str, int], ...] = (
+    ("no cap", NONE), ("25 open leads", 25), ("50 open leads", 50), ("100 open leads", 100),
     ("250 open leads", 250), ("500 open leads", 500),
 )
-#: redistribution: a lead its rep has not touched this many days goes back to the pool (None: never).
+#: redistribution: a lead its rep has not touched this many days goes back to the pool (NONE: never).
 #: With a cap, this is the "cap with redistribution" of scenarios/lead_cap_500.yaml
-RECLAIM_CHOICES: tuple[tuple[str, float | None], ...] = (
-    ("never", None), ("3 days", 3.0), ("7 days", 7.0), ("14 days", 14.0), ("30 days", 30.0),
+RECLAIM_CHOICES: tuple[tuple[str, float], ...] = (
+    ("never", float(NONE)), ("3 days", 3.0), ("7 days", 7.0), ("14 days", 14.0), ("30 days", 30.0),
 )
 #: the fewest reps the slider reaches at its top (a team several times the scenario's also shows
 #: where added reps only idle)
@@ -95,7 +98,13 @@ class SummaryFrame(pd.DataFrame):
 
 
 class LiveSummary:
-    """The panel's summary table as a notebook output the panel keeps current (a display handle it owns)."""
+    """The panel's summary table as a notebook output that follows the panel.
+
+    Displayed, it is the panel's :attr:`~WhatIfPanel.summary_view` widget, which every update
+    redraws, in JupyterLab and in the Voilà app alike (Voilà renders plain outputs once, on the
+    server, so an updated display would never reach its page). The same output carries the
+    table as HTML for readers without widgets (an executed notebook converted to HTML).
+    """
 
     def __init__(self, panel: WhatIfPanel) -> None:
         self.panel = panel
@@ -106,19 +115,10 @@ class LiveSummary:
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        handle = display(HTML(self._repr_html_()), display_id=True)
-        if handle is not None:
-            self.panel._summary_handles.append(handle)
-
-
-class HTML:
-    """Minimal HTML for IPython's display (its own class needs IPython at import time)."""
-
-    def __init__(self, data: str) -> None:
-        self.data = data
-
-    def _repr_html_(self) -> str:
-        return self.data
+        view = self.panel.summary_view
+        display({"application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
+                                                               "model_id": view.model_id},
+                 "text/html": self._repr_html_(), "text/plain": "the what-if summary table"}, raw=True)
 
 
 def _row_label(kpi: str) -> str:
@@ -161,11 +161,11 @@ class WhatIfPanel:
             options=_with_choice(SLA_CHOICES, sla.first_touch_minutes, format_minutes(sla.first_touch_minutes)),
             value=sla.first_touch_minutes, description="First-touch SLA (business time)", style=style,
             layout=layout)
-        self.lead_cap = w.Dropdown(
-            options=_with_choice(LEAD_CAP_CHOICES, routing.lead_cap, f"{routing.lead_cap} open leads"),
-            value=routing.lead_cap, description="Lead cap per rep", style=style, layout=layout)
-        reclaim = routing.reclaim_untouched_days
-        reclaim_label = "never" if reclaim is None else f"{reclaim:g} day{'' if reclaim == 1 else 's'}"
+        cap = NONE if routing.lead_cap is None else routing.lead_cap
+        self.lead_cap = w.Dropdown(options=_with_choice(LEAD_CAP_CHOICES, cap, f"{cap} open leads"), value=cap,
+                                   description="Lead cap per rep", style=style, layout=layout)
+        reclaim = float(NONE) if routing.reclaim_untouched_days is None else routing.reclaim_untouched_days
+        reclaim_label = f"{reclaim:g} day{'' if reclaim == 1 else 's'}"
         self.reclaim = w.Dropdown(options=_with_choice(RECLAIM_CHOICES, reclaim, reclaim_label), value=reclaim,
                                   description="Reclaim untouched after", style=style, layout=layout)
         self.attempts = w.IntSlider(value=len(self.baseline.follow_up.attempt_offsets), min=1,
@@ -184,9 +184,10 @@ class WhatIfPanel:
                                      tooltip="Put every lever back at the baseline's setting")
         self.reset_button.on_click(lambda _: self.reset())
         self.busy = False
-        self._summary_handles: list[Any] = []  # display handles of live_summary() outputs, redrawn on update
         self.funnel_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.speed_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        #: the speed chart's legend in words (an Image widget has no alt text)
+        self.speed_caption = w.HTML()
         note = w.HTML(no_maths(
             f"<p><b>What if…</b> {html.escape(self.baseline.name)}: move a lever; the what-if re-simulates "
             f"{self.replications} replications of <b>{months_text(self.months)}</b> "
@@ -196,7 +197,7 @@ class WhatIfPanel:
         controls = w.VBox([self.reps, self.first_touch_sla, self.lead_cap, self.reclaim, self.attempts,
                            self.queue_order, self.routing, self.reset_button])
         self.widget = w.VBox([note, w.HBox([controls, self.table]), self.status, self.funnel_image,
-                              self.speed_image])
+                              self.speed_image, self.speed_caption])
         self.controls = (self.reps, self.first_touch_sla, self.lead_cap, self.reclaim, self.attempts,
                          self.queue_order, self.routing)
         self._initial = {c: c.value for c in self.controls}
@@ -227,10 +228,20 @@ class WhatIfPanel:
             self._resetting = False
         self.update()
 
+    @property
+    def lead_cap_setting(self) -> int | None:
+        """The lead cap the dropdown says, as the scenario writes it (None: no cap)."""
+        return None if self.lead_cap.value == NONE else int(self.lead_cap.value)
+
+    @property
+    def reclaim_setting(self) -> float | None:
+        """The reclaim period the dropdown says, in days, as the scenario writes it (None: never)."""
+        return None if self.reclaim.value == NONE else float(self.reclaim.value)
+
     def settings_text(self) -> list[str]:
         """Each lever's current setting with its unit: 'First-touch SLA = 1 hour (business hours from …)'."""
         sla = float(self.first_touch_sla.value)
-        cap, reclaim, reps = self.lead_cap.value, self.reclaim.value, int(self.reps.value)
+        cap, reclaim, reps = self.lead_cap_setting, self.reclaim_setting, int(self.reps.value)
         return [
             f"Sales reps = {reps} rep{'' if reps == 1 else 's'}",
             f"First-touch SLA = {format_minutes(sla)} ({SLA_CLOCK})",
@@ -266,8 +277,8 @@ class WhatIfPanel:
             "name": WHAT_IF,
             "team.reps": int(self.reps.value),
             "sla.first_touch_minutes": float(self.first_touch_sla.value),
-            "routing.lead_cap": self.lead_cap.value,
-            "routing.reclaim_untouched_days": self.reclaim.value,
+            "routing.lead_cap": self.lead_cap_setting,
+            "routing.reclaim_untouched_days": self.reclaim_setting,
             "follow_up.attempt_offsets": self.attempt_offsets(int(self.attempts.value)),
             "team.queue_order": self.queue_order.value,
             "routing.policy": self.routing.value,
@@ -315,14 +326,14 @@ class WhatIfPanel:
                 {self.baseline.name: self.baseline.sla.first_touch_minutes, shown: what_if.sla.first_touch_minutes},
                 labels={name: self.speed_label(key, name) for key, name in zip(keys, names)})
             self.speed_image.value = figure_png(self.speed_figure, dpi=80)
-            # the legend in words too (the image's tooltip): readable by a screen reader or a browser test
-            self.speed_image.tooltip = "Speed-to-lead: " + "; ".join(
-                self.speed_label(key, name) for key, name in zip(keys, names))
+            # the legend in words below the chart: read by a screen reader (and a browser test)
+            self.speed_caption.value = no_maths(
+                "<small>Speed-to-lead: " + html.escape("; ".join(
+                    self.speed_label(key, name) for key, name in zip(keys, names))) + "</small>",
+                css="funnelsim-speed-legend")
             notes = {k: comparability_note(k, [self.baseline, what_if]) for k in SUMMARY_KPIS}
             self.table.value = self._table_html(keys, names, {k: n for k, n in notes.items() if n})
             self.summary_view.value = self._summary_html()
-            for handle in self._summary_handles:
-                handle.update(HTML(self.summary_view.value))
         finally:
             self._set_busy(False)
         self.last_seconds = time.perf_counter() - started
