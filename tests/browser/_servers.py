@@ -10,6 +10,7 @@ browser downloads are not used: it drives ``/usr/bin/chromium`` (``.ci/run`` ins
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -166,3 +167,45 @@ def page(browser: Any) -> Iterator[Any]:
     finally:
         context.close()
 
+
+
+@contextmanager
+def jupyterlab(folder: Path) -> Iterator[str]:
+    """JupyterLab serving `folder` on 127.0.0.1 and a free port (no token; settings and workspaces in
+    `folder`'s sibling, so a user's own JupyterLab setup plays no part); its URL until the block ends."""
+    port = free_port()
+    state = folder.parent / f"{folder.name}-jupyter"
+    env = {"JUPYTER_CONFIG_DIR": str(state / "config"), "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"), "IPYTHONDIR": str(state / "ipython")}
+    command = [PYTHON, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+               "--ServerApp.port_retries=0", "--IdentityProvider.token=", "--ServerApp.password=",
+               f"--ServerApp.root_dir={folder}", "--ServerApp.allow_root=True",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    url = f"http://127.0.0.1:{port}/"
+    with server(command, url + "api/status", state.with_suffix(".log"), cwd=folder, env=env):
+        yield url
+
+
+def run_all_cells(page: Any, seconds: float = 90) -> None:
+    """Run > Run All Cells, as a user does, once the notebook's kernel is up (the status bar names it, Idle);
+    fails unless a cell starts running within `seconds`."""
+    ready = ("() => { const bar = document.querySelector('#jp-main-statusbar');"
+             " return !!bar && /Python 3 \\(ipykernel\\)\\s*\\|\\s*Idle/.test(bar.innerText); }")
+    try:
+        page.wait_for_function(ready, timeout=seconds * 1000)
+    except Exception as exc:  # playwright's TimeoutError
+        bar = page.locator("#jp-main-statusbar").inner_text() if page.locator("#jp-main-statusbar").count() else ""
+        raise AssertionError(f"the notebook's kernel was not ready within {seconds:.0f} s; status bar: {bar!r}") from exc
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    wait_showing(page, page.locator(".jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]")).first, seconds,
+                 "a running or run cell after Run All Cells")
+
+
+def wait_showing(page: Any, locator: Any, seconds: float, what: str) -> None:
+    """Wait (bounded) for `locator`; on time-out fail saying `what` was awaited and what the page shows."""
+    try:
+        locator.wait_for(timeout=seconds * 1000)
+    except Exception as exc:  # playwright's TimeoutError
+        shown = " ".join(page.inner_text("body").split())
+        raise AssertionError(f"{what} did not appear within {seconds:.0f} s; the page ends: …{shown[-2500:]}") from exc

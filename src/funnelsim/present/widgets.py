@@ -180,7 +180,7 @@ class WhatIfPanel:
         self.table = w.HTML()
         #: the summary table below the panel: updated with every recompute, so it is never stale
         self.summary_view = w.HTML()
-        self.reset_button = w.Button(description="Reset to baseline", icon="undo",
+        self.reset_button = w.Button(description="Reset to baseline", icon="undo", layout=w.Layout(width="auto"),
                                      tooltip="Put every lever back at the baseline's setting")
         self.reset_button.on_click(lambda _: self.reset())
         self.busy = False
