@@ -89,6 +89,9 @@ def test_ab_compare_in_jupyterlab_says_the_figures_of_its_run(lab: tuple[str, Pa
     console, outside = Console(page), Offline(page)
     page.goto(f"{url}lab/tree/notebooks/ab_compare.ipynb?reset", timeout=90_000)
     run_all_cells(page)
+    # while the replications run, a progress bar says so (the run takes tens of seconds at full size)
+    wait_showing(page, page.locator(".jp-OutputArea-output", has=page.locator(".widget-hprogress"),
+                                   has_text="replications").first, 60, "the progress bar")
     # the last section's heading: every cell ran
     wait_showing(page, page.locator(".jp-OutputArea-output h2", has_text="Provenance"), AB_SECONDS,
                  "the report's last section")
