@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
@@ -120,3 +122,80 @@ def test_a_missing_scenario_is_one_line_and_exit_2_before_any_server(tmp_path: P
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "nope.yaml" in lines[0] and lines[0].startswith("funnelsim: error:"), done.stderr
+
+
+def _descendants(pid: int) -> list[tuple[int, str]]:
+    """Every process `pid` started, and theirs: (pid, command line)."""
+    out: list[tuple[int, str]] = []
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return out
+    for child in map(int, children):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        out += [(child, command), *_descendants(child)]
+    return out
+
+
+def _kernels(pid: int) -> list[int]:
+    return [p for p, command in _descendants(pid) if "ipykernel_launcher" in command]
+
+
+def _wait_until(condition: Any, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.25)
+    return condition()
+
+
+def test_a_visitors_kernel_lives_while_the_page_is_open_and_stops_after_it_closes(
+        browser: Any, tmp_path: Path) -> None:
+    port = free_port()
+    command = [PYTHON, "-m", "funnelsim", "whatif", "--port", str(port), "--replications", "1", "--months", "0.25",
+               "--idle-minutes", "0.1"]  # 6 s without a page
+    with server(command, f"http://127.0.0.1:{port}/", tmp_path / "voila.log", cwd=tmp_path) as app:
+        probe = set(_kernels(app.pid))  # the server check's own request was a page load: it has a kernel too
+        context = browser.new_context()
+        visitor = context.new_page()
+        Offline(visitor)
+        visitor.goto(f"http://127.0.0.1:{port}/", timeout=90_000)
+        wait_for_panel(visitor, timeout=90)
+        mine = set(_kernels(app.pid)) - probe
+        assert len(mine) == 1, f"the page should have one kernel of its own: {_descendants(app.pid)}"
+        time.sleep(15)  # well past the idle time, with the page open: its kernel stays
+        assert mine <= set(_kernels(app.pid)), "the kernel of an open page was shut down"
+        assert not probe & set(_kernels(app.pid)), "the server check's kernel (no page connected) lived on"
+        context.close()
+        assert _wait_until(lambda: not mine & set(_kernels(app.pid)), 30), "a closed page's kernel lived on"
+
+
+def test_a_stop_signal_stops_voila_and_its_kernels_and_removes_the_apps_folder(browser: Any, tmp_path: Path) -> None:
+    port = free_port()
+    command = [PYTHON, "-m", "funnelsim", "whatif", "--port", str(port), "--replications", "1", "--months", "0.25"]
+    with server(command, f"http://127.0.0.1:{port}/", tmp_path / "voila.log", cwd=tmp_path) as app:
+        context = browser.new_context()
+        visitor = context.new_page()
+        Offline(visitor)
+        visitor.goto(f"http://127.0.0.1:{port}/", timeout=90_000)
+        wait_for_panel(visitor, timeout=90)
+        started = _descendants(app.pid)
+        folders = {Path(c.split()[3]).parent for _, c in started if " -m voila " in c}
+        assert _kernels(app.pid) and len(folders) == 1 and all(f.is_dir() for f in folders), started
+        context.close()
+        app.send_signal(signal.SIGTERM)  # to funnelsim alone, as a service manager stops it
+        assert app.wait(timeout=30) == 0
+        assert _wait_until(lambda: not any(_alive(pid) for pid, _ in started), 10), "Voilà or a kernel lived on"
+        assert not any(f.exists() for f in folders), "the app's temporary folder was left behind"
+
+
+def _alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "\nState:\tZ" not in status.read_text()
+    except OSError:
+        return False

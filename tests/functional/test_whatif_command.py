@@ -66,5 +66,9 @@ def test_voila_is_asked_to_hide_code_and_tracebacks_and_to_keep_its_port(tmp_pat
     command = voila_command(tmp_path / "what_if.ipynb", port=9123, host="127.0.0.1")
     assert command[:3] == [sys.executable, "-m", "voila"]
     for flag in ("--port=9123", "--Voila.ip=127.0.0.1", "--strip_sources=True", "--show_tracebacks=False",
-                 "--Voila.open_browser=False", "--Voila.port_retries=0"):
+                 "--Voila.open_browser=False", "--Voila.port_retries=0",
+                 "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60",
+                 "--MappingKernelManager.cull_connected=False"):
         assert flag in command
+    quick = voila_command(tmp_path / "what_if.ipynb", port=9123, host="127.0.0.1", idle_minutes=0.1)
+    assert "--MappingKernelManager.cull_idle_timeout=6" in quick and "--MappingKernelManager.cull_interval=6" in quick

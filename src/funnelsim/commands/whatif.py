@@ -28,12 +28,15 @@ import tempfile
 from pathlib import Path
 
 from .notebook_params import ParameterError, check_given, notebook_path
+from .options import positive_float
 
 
 __all__ = ["register", "run", "voila_command", "app_notebook", "port_number", "unusable_address"]
 
 NOTEBOOK = "what_if"
 DEFAULT_SCENARIO = notebook_path(NOTEBOOK).parent.parent / "scenarios" / "baseline.yaml"
+#: minutes a visitor's kernel lives on with no page connected (a closed tab, a lost connection)
+DEFAULT_IDLE_MINUTES = 10.0
 
 
 def port_number(text: str) -> int:
@@ -61,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replications", type=int, default=3, help="replications per update, at least 1 (default 3)")
     p.add_argument("--months", type=float, default=1.0, help="simulated months of leads per replication (default 1)")
     p.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    p.add_argument("--idle-minutes", type=positive_float, default=DEFAULT_IDLE_MINUTES,
+                   help="shut down a visitor's kernel once no page has been connected to it for this many minutes "
+                        f"(default {DEFAULT_IDLE_MINUTES:g}; each page load starts a kernel of its own)")
     p.add_argument("--open", action="store_true", help="open the app in a web browser")
     p.set_defaults(handler=run)
 
@@ -79,14 +85,19 @@ def app_notebook(folder: Path, parameters: dict[str, object]) -> Path:
     return target
 
 
-def voila_command(notebook: Path, *, port: int, host: str, open_browser: bool = False) -> list[str]:
-    """The Voilà command line serving `notebook`: sources stripped, no tracebacks, no token in the URL."""
+def voila_command(notebook: Path, *, port: int, host: str, open_browser: bool = False,
+                  idle_minutes: float = DEFAULT_IDLE_MINUTES) -> list[str]:
+    """The Voilà command line serving `notebook`: sources stripped, no tracebacks, no token in the URL,
+    and a kernel no page is connected to shut down after `idle_minutes` (jupyter_server's culling)."""
+    idle = max(1, round(60 * idle_minutes))
     return [
         sys.executable, "-m", "voila", str(notebook),
         f"--port={port}", f"--Voila.ip={host}",
         "--strip_sources=True", "--show_tracebacks=False", "--theme=light",
         "--Voila.open_browser=" + ("True" if open_browser else "False"),
         "--Voila.port_retries=0",  # the port asked for, or none: never a different one than the URL printed
+        f"--MappingKernelManager.cull_idle_timeout={idle}", f"--MappingKernelManager.cull_interval={min(60, idle)}",
+        "--MappingKernelManager.cull_connected=False",  # a page left open keeps its kernel
     ]
 
 
@@ -128,21 +139,38 @@ def run(args: argparse.Namespace) -> int:
         print(f"funnelsim: error: {problem}", file=sys.stderr)
         return 2
     folder = Path(tempfile.mkdtemp(prefix="funnelsim-whatif-"))
+    previous = signal.signal(signal.SIGTERM, _raise_stop)  # a service manager's stop: the same as Ctrl-C
     try:
         notebook = app_notebook(folder, parameters)
         print(f"Serving the what-if panel for {scenario} on http://{args.host}:{args.port}/ (Ctrl-C stops it)",
               file=sys.stderr)
-        proc = subprocess.Popen(voila_command(notebook, port=args.port, host=args.host, open_browser=args.open),
-                                cwd=folder)
+        proc = subprocess.Popen(voila_command(notebook, port=args.port, host=args.host, open_browser=args.open,
+                                              idle_minutes=args.idle_minutes), cwd=folder)
         try:
             return proc.wait()
-        except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        except (KeyboardInterrupt, _Stop):
+            _stop_server(proc)
             return 0
     finally:
+        signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Stop(Exception):
+    """SIGTERM arrived: stop Voilà and its kernels, remove the app's folder, exit."""
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _Stop()
+
+
+def _stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to Voilà, which shuts its kernels down; SIGKILL if it has not stopped within 15 s."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second stop signal does not cut this short
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
