@@ -13,6 +13,8 @@ UPDATE_SECONDS = 10.0
 #: a lever a user moves, and the choice they pick
 LEVER = "First-touch SLA"
 CHOICE = "5 minutes"
+#: the what-if column's name while no lever is off the baseline
+NO_CHANGE = "what-if (no change yet)"
 
 _READ = """() => {
   const table = [...document.querySelectorAll('table')].find(t => t.querySelector('td[data-kpi]'));
@@ -83,20 +85,50 @@ def check_no_maths(page: Any) -> None:
     assert exposed == [], f"text MathJax would typeset as maths ($…$ outside a no-maths element): {exposed[:5]}"
 
 
+_WATCH_BUSY = """() => {
+  window.__funnelsimBusy = [];
+  const seen = () => {
+    const b = [...document.querySelectorAll('button')].find(b => /Reset to baseline|Re-simulating/.test(b.textContent));
+    if (b && /Re-simulating/.test(b.textContent)) window.__funnelsimBusy.push(b.disabled);
+  };
+  new MutationObserver(seen).observe(document.body, {subtree: true, childList: true, characterData: true,
+                                                     attributes: true});
+}"""
+
+
+def _redraw(page: Any, before: dict[str, Any], name_is: str, what: str) -> None:
+    """Bounded wait until the what-if column is named `name_is` (a JS test on `p.names[1]`), its legend says
+    so, and both charts are drawn anew."""
+    try:
+        page.wait_for_function(
+            f"() => {{ const p = ({_READ})(); return p && p.busy === false && ({name_is}) && "
+            f"p.legend && p.legend.includes(p.names[1]) && p.charts.length === 2 && "
+            f"p.charts.every(src => !{before['charts']!r}.includes(src)); }}", timeout=UPDATE_SECONDS * 1000)
+    except Exception as exc:  # playwright's TimeoutError: say what was seen
+        raise AssertionError(f"the panel did not redraw within {UPDATE_SECONDS:.0f} s of {what}: "
+                             f"{read_panel(page)}") from exc
+
+
 def move_lever(page: Any, before: dict[str, Any]) -> tuple[dict[str, Any], float]:
-    """Pick CHOICE in the LEVER dropdown as a user does; wait (bounded) for the redraw; the panel and seconds."""
+    """Pick CHOICE in the LEVER dropdown as a user does; wait (bounded) for the redraw; the panel and seconds.
+
+    While the panel re-simulates, its button must say so and be disabled (the busy state reached the page).
+    """
     box = page.locator(".widget-dropdown", has_text=LEVER).first
     select = box.locator("select")
     select.scroll_into_view_if_needed()
+    page.evaluate(_WATCH_BUSY)
     started = time.monotonic()
     select.select_option(label=CHOICE)
-    old, charts = before["names"][1], before["charts"]
-    try:
-        page.wait_for_function(  # a new what-if name, its legend, and both charts drawn anew
-            f"() => {{ const p = ({_READ})(); return p && p.busy === false && p.names[1] !== {old!r} && "
-            f"p.legend && p.legend.includes(p.names[1]) && p.charts.length === 2 && "
-            f"p.charts.every(src => !{charts!r}.includes(src)); }}", timeout=UPDATE_SECONDS * 1000)
-    except Exception as exc:  # playwright's TimeoutError: say what was seen
-        raise AssertionError(f"the panel did not redraw within {UPDATE_SECONDS:.0f} s of choosing {CHOICE!r} "
-                             f"for {LEVER!r}: {read_panel(page)}") from exc
-    return read_panel(page), time.monotonic() - started
+    _redraw(page, before, f"p.names[1] !== {before['names'][1]!r}", f"choosing {CHOICE!r} for {LEVER!r}")
+    seconds = time.monotonic() - started
+    busy = page.evaluate("() => window.__funnelsimBusy")
+    assert True in busy, f"the page never showed the busy state (a disabled 'Re-simulating…' button): {busy}"
+    return read_panel(page), seconds
+
+
+def reset(page: Any, before: dict[str, Any]) -> dict[str, Any]:
+    """Click 'Reset to baseline'; wait (bounded) until the what-if column is the baseline again; the panel."""
+    page.get_by_role("button", name="Reset to baseline").click()
+    _redraw(page, before, f"p.names[1] === {NO_CHANGE!r}", "clicking 'Reset to baseline'")
+    return read_panel(page)

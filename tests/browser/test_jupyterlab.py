@@ -19,7 +19,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from _panel import UPDATE_SECONDS, check_agree, check_no_maths, move_lever, wait_for_panel
+from _panel import UPDATE_SECONDS, check_agree, check_no_maths, move_lever, reset, wait_for_panel
 from _servers import (PYTHON, Console, Offline, browser, jupyterlab, page, run_all_cells,  # noqa: F401 (fixtures)
                       wait_showing)
 
@@ -50,6 +50,9 @@ def test_what_if_in_jupyterlab_follows_a_lever_and_no_output_is_maths(lab: tuple
     assert after["names"][1] == "5-min SLA", after["names"]
     assert seconds < UPDATE_SECONDS
     check_agree(after)  # includes the summary table in the cell below the panel: it followed the lever
+    back = reset(page, after)  # every lever back: the same leads give the very figures of the first draw
+    check_agree(back)
+    assert back["cells"] == before["cells"], f"reset did not give the baseline's figures back: {back['cells']}"
     check_no_maths(page)
     assert console.errors == [], f"console errors: {console.errors}"
     assert outside.urls == [], f"JupyterLab's page asked the internet for {outside.urls}"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _panel import CHOICE, UPDATE_SECONDS, check_agree, check_no_maths, move_lever, wait_for_panel
+from _panel import CHOICE, UPDATE_SECONDS, check_agree, check_no_maths, move_lever, reset, wait_for_panel
 from _servers import PYTHON, Console, Offline, browser, free_port, page, server  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +55,9 @@ def test_the_app_shows_the_panel_without_code_and_it_follows_a_lever(app: str, p
     assert after["names"][1] == "5-min SLA", after["names"]
     assert seconds < UPDATE_SECONDS
     check_agree(after)
+    back = reset(page, after)  # every lever back: the same leads give the very figures of the first draw
+    check_agree(back)
+    assert back["cells"] == before["cells"], f"reset did not give the baseline's figures back: {back['cells']}"
     check_no_maths(page)
     assert console.errors == [], f"console errors: {console.errors}"
     assert all(url.startswith(ALLOWED_OUTSIDE) for url in outside.urls), f"asks the internet for {outside.urls}"
