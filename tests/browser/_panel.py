@@ -51,9 +51,10 @@ def read_panel(page: Any) -> dict[str, Any]:
 
 
 def wait_for_panel(page: Any, timeout: float) -> dict[str, Any]:
-    """Bounded wait until the panel's table and speed chart are shown; the panel as read."""
+    """Bounded wait until the panel (table, speed chart, legend) and the summary below it are shown; the panel."""
     try:
-        page.wait_for_function(f"({_READ})() && ({_READ})().legend && ({_READ})().busy === false",
+        page.wait_for_function(f"({_READ})() && ({_READ})().legend && ({_READ})().summary_names && "
+                               f"({_READ})().busy === false",
                                timeout=timeout * 1000)
     except Exception as exc:  # playwright's TimeoutError: say what was seen
         raise AssertionError(f"the panel was not shown within {timeout:.0f} s; the page shows: "
