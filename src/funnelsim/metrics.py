@@ -53,6 +53,7 @@ __all__ = [
     "DEFINITION_TERMS",
     "NO_VERDICT_KPIS",
     "UNBOUNDED_KPIS",
+    "kpi_range",
     "FUNNEL_STAGES",
 ]
 
@@ -333,6 +334,23 @@ def kpis(result: "SimulationResult") -> dict[str, float]:
     for reason in (*LEAK_REASONS, "open"):
         out[f"leak_{reason}"] = float(counts.get(reason, 0))
     return out
+
+
+#: ratios that are not shares: marketing can deliver more MQLs than the SLA promised
+_RATIOS_ABOVE_ONE = frozenset({"mql_delivery"})
+
+
+def kpi_range(name: str) -> tuple[float, float]:
+    """The values a KPI (and so its mean) can take: shares 0-1, counts, minutes and money 0 up;
+    a name this module does not know: anything.
+
+    >>> kpi_range("won_deals"), kpi_range("sla_compliance"), kpi_range("leak_no_answer")
+    ((0.0, inf), (0.0, 1.0), (0.0, inf))
+    """
+    unit = KPI_INFO[name][1] if name in KPI_INFO else ("count" if name.startswith("leak_") else None)
+    if unit is None:
+        return (-math.inf, math.inf)
+    return (0.0, 1.0) if unit == "ratio" and name not in _RATIOS_ABOVE_ONE else (0.0, math.inf)
 
 
 def kpi_label(name: str) -> str:

@@ -32,8 +32,8 @@ Interval(estimate=7.0, low=nan, high=nan)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -163,16 +163,25 @@ def welch_comparison(a: Sequence[float], b: Sequence[float], confidence: float =
 
 
 def summarise(frame: pd.DataFrame, by: Sequence[str], value: str = "value",
-              confidence: float = CONFIDENCE) -> pd.DataFrame:
+              confidence: float = CONFIDENCE, bounds: Callable[[Any], tuple[float, float]] | None = None,
+              bound_by: str = "kpi") -> pd.DataFrame:
     """Per group of `by`: mean, sd, n and the t interval of the mean of column `value`.
 
     Returns the `by` columns then ``mean, sd, n, ci_low, ci_high``, one row per group in
     order of first appearance; a missing key (NaN/None) is a group of its own. NaN values
     are left out of their group (a group of NaN only has n = 0); n = 1 gives NaN sd and interval.
 
+    `bounds` maps a group's `bound_by` value to the range its mean can take (a count is never
+    negative, a share never above 1); the interval is cut to that range. With few replications a
+    t interval can reach past it ("18 won deals, 95% CI −13 to 50"); the true mean lies in the
+    range, so cutting the interval there never lowers its coverage.
+
     >>> runs = pd.DataFrame({"kpi": ["won", "won", "won", "lost"], "value": [4.0, 6.0, 8.0, 1.0]})
     >>> summarise(runs, by=["kpi"]).round(3).to_dict(orient="records")[1]
     {'kpi': 'lost', 'mean': 1.0, 'sd': nan, 'n': 1, 'ci_low': nan, 'ci_high': nan}
+    >>> wide = pd.DataFrame({"kpi": ["won", "won"], "value": [2.0, 30.0]})
+    >>> summarise(wide, by=["kpi"], bounds=lambda kpi: (0.0, math.inf))[["ci_low", "ci_high"]].round(1).values.tolist()
+    [[0.0, 193.9]]
     """
     keys = list(by)
     out = frame.groupby(keys, sort=False, dropna=False)[value].agg(mean="mean", sd="std", n="count").reset_index()
@@ -181,4 +190,10 @@ def summarise(frame: pd.DataFrame, by: Sequence[str], value: str = "value",
     half = np.where(n >= 2, t * out["sd"] / np.sqrt(n.clip(lower=1)), np.nan)
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
+    if bounds is not None:
+        ranges = [bounds(key) for key in out[bound_by]]
+        low = np.array([r[0] for r in ranges], dtype=float)
+        high = np.array([r[1] for r in ranges], dtype=float)
+        out["ci_low"] = np.where(out["ci_low"].isna(), np.nan, np.maximum(out["ci_low"], low))
+        out["ci_high"] = np.where(out["ci_high"].isna(), np.nan, np.minimum(out["ci_high"], high))
     return out[[*keys, "mean", "sd", "n", "ci_low", "ci_high"]]

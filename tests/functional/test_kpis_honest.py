@@ -77,3 +77,16 @@ def test_sla_kpis_of_different_slas_are_not_comparable(short_baseline: Scenario,
     assert "not comparable *" in text
     assert "* MQLs touched within the first-touch SLA: not comparable: the first-touch SLA differs" in text
     assert result.to_dict()["table"][list(table.index).index("sla_compliance")]["note"] == sla["note"]
+
+
+@pytest.mark.parametrize("name", ["baseline", "more_reps", "lead_cap_500", "hot_lead_alerts", "perishable"])
+def test_every_kpi_stays_in_the_range_its_intervals_are_cut_to(name: str, scenarios_dir: Path) -> None:
+    # the intervals a reader sees are cut to kpi_range (a count is never negative, a share never above
+    # one); that is only honest if no replication ever falls outside it, in any bundled scenario
+    from funnelsim.metrics import kpi_range
+
+    scenario = load_scenario(scenarios_dir / f"{name}.yaml").with_overrides({"months": 1})
+    for seed in (1, 2):
+        for kpi, value in kpis(simulate(scenario, seed, record_events=False)).items():
+            low, high = kpi_range(kpi)
+            assert math.isnan(value) or low <= value <= high, (name, seed, kpi, value, (low, high))

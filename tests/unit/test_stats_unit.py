@@ -65,3 +65,19 @@ def test_summarise_per_group() -> None:
     assert (first["mean"], first["n"]) == (2.0, 3)
     assert (first["ci_low"], first["ci_high"]) == pytest.approx(tuple(t_interval([1.0, 2.0, 3.0])[1:]))
     assert second["n"] == 1 and second["mean"] == 5.0 and math.isnan(second["ci_low"])
+
+
+def test_summarise_cuts_an_interval_to_the_range_its_mean_can_take() -> None:
+    # two replications: t(1) = 12.7 stretches the interval of a count below zero and of a share above one
+    runs = pd.DataFrame({"kpi": ["won", "won", "share", "share", "free", "free"],
+                         "value": [2.0, 30.0, 0.5, 0.98, 2.0, 30.0]})
+    ranges = {"won": (0.0, math.inf), "share": (0.0, 1.0), "free": (-math.inf, math.inf)}
+    plain = summarise(runs, by=["kpi"]).set_index("kpi")
+    cut = summarise(runs, by=["kpi"], bounds=ranges.__getitem__).set_index("kpi")
+    assert plain.loc["won", "ci_low"] < 0 and plain.loc["share", "ci_high"] > 1  # what the reader was shown
+    assert cut.loc["won", "ci_low"] == 0.0 and cut.loc["won", "ci_high"] == plain.loc["won", "ci_high"]
+    assert cut.loc["share", "ci_high"] == 1.0 and cut.loc["share", "ci_low"] == 0.0
+    assert cut.loc["free"].equals(plain.loc["free"])  # a KPI without a range keeps its t interval
+    assert (cut["mean"] == plain["mean"]).all()
+    one = summarise(pd.DataFrame({"kpi": ["won"], "value": [3.0]}), by=["kpi"], bounds=ranges.__getitem__)
+    assert math.isnan(one.loc[0, "ci_low"]) and math.isnan(one.loc[0, "ci_high"])  # n = 1: still no interval

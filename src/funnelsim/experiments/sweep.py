@@ -39,6 +39,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from ..errors import InputError
 from ..limits import check as check_limit
+from ..metrics import kpi_range
 from ..safe_io import read_text
 from ..safe_yaml import YamlError, load_yaml
 from ..scenario import Scenario, _field_path, load_scenario
@@ -394,10 +395,11 @@ def run_sweep(sweep: Sweep, *, executor: Executor | None = None, store: ResultSt
 
 
 def summarize_sweep(frame: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Per point × KPI: mean, standard deviation, replications and the t interval of the mean.
+    """Per point × KPI: mean, standard deviation, replications and the t interval of the mean,
+    cut to the values the KPI can take.
 
     :func:`funnelsim.stats.summarise` grouped by every column of the point and the KPI.
     """
     fixed = {"scenario", "scenario_hash", "replication", "seed", "kpi", "value"}
     keys = [c for c in frame.columns if c not in fixed]
-    return summarise(frame, by=[*keys, "kpi"], confidence=confidence)
+    return summarise(frame, by=[*keys, "kpi"], confidence=confidence, bounds=kpi_range)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..experiments.compare import Comparison
-from ..metrics import kpi_label
+from ..metrics import kpi_label, kpi_range
 from ..scenario import Scenario
 from ..stats import summarise
 from ..vocabulary import LEAK_WHY
@@ -148,7 +148,7 @@ class ABReport:
         cost = runs[runs["kpi"] == "total_cost"].copy()
         cost["kpi"] = "cost_per_month"
         cost["value"] = cost["value"] / cost["scenario"].map(lambda n: months.get(n, 1))
-        return summarise(pd.concat([runs, cost], ignore_index=True), by=["scenario", "kpi"])
+        return summarise(pd.concat([runs, cost], ignore_index=True), by=["scenario", "kpi"], bounds=kpi_range)
 
     # ------------------------------------------------------------------ HTML
 

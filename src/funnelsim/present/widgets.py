@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..experiments.replicate import replication_seeds
-from ..metrics import comparability_note, kpi_label, kpis, speed_to_lead
+from ..metrics import comparability_note, kpi_label, kpi_range, kpis, speed_to_lead
 from ..scenario import Scenario, load_scenario
 from ..simulation import simulate
 from ..stats import summarise
@@ -313,7 +313,7 @@ class WhatIfPanel:
             what_if = self.scenario()
             runs, speed = self._simulate(what_if)
             both = pd.concat([self._baseline_runs, runs], ignore_index=True)
-            self.summary = summarise(both, by=["scenario", "kpi"])
+            self.summary = summarise(both, by=["scenario", "kpi"], bounds=kpi_range)
             self.what_if_name = shown = self._shown_name(what_if)
             keys = [self.baseline.name, WHAT_IF]
             names = [self.baseline.name, shown]
