@@ -205,6 +205,13 @@ class Param:
 
 
 _EXECUTORS = _optional(_choice("serial", "pool", "dask"))
+#: where a notebook's replications run and are kept: the last parameters of ab_compare and sweep
+_RUN_ON: dict[str, Param] = {
+    "executor": Param("Optional[str]", _EXECUTORS),
+    "workers": Param("Optional[int]", _optional(_int(1))),
+    "dask_address": Param("Optional[str]", _optional(_text)),
+    "store": Param("Optional[str]", _optional(_path), path=True),
+}
 
 #: every bundled notebook's parameters, in the order of its parameters cell
 SPECS: dict[str, dict[str, Param]] = {
@@ -218,10 +225,7 @@ SPECS: dict[str, dict[str, Param]] = {
         "min_effects": Param("Optional[dict[str, float]]", _optional(_effects)),
         "overrides": Param("list[str]", _strings),
         "months": Param("Optional[float]", _optional(_positive)),
-        "executor": Param("Optional[str]", _EXECUTORS),
-        "workers": Param("Optional[int]", _optional(_int(1))),
-        "dask_address": Param("Optional[str]", _optional(_text)),
-        "store": Param("Optional[str]", _optional(_path), path=True),
+        **_RUN_ON,
     },
     "sweep": {
         "sweep": Param("str", _file, path=True),
@@ -230,10 +234,7 @@ SPECS: dict[str, dict[str, Param]] = {
         "kpis": Param("Optional[list[str]]", _optional(_kpis)),
         "staffing_target": Param("Optional[str]", _optional(_target)),
         "staffing_replications": Param("int", _int(1)),
-        "executor": Param("Optional[str]", _EXECUTORS),
-        "workers": Param("Optional[int]", _optional(_int(1))),
-        "dask_address": Param("Optional[str]", _optional(_text)),
-        "store": Param("Optional[str]", _optional(_path), path=True),
+        **_RUN_ON,
     },
     "what_if": {
         "scenario": Param("str", _file, path=True),
